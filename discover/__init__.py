@@ -9,10 +9,10 @@ from .errors import DataError
 from .law import Law, Param
 from .pipeline import fit
 from .result import Result, Scored
-from .search import discover
+from .search import discover, resume
 from .data import Dataset, load_dataset
 from . import catalog, datasets
 
-__all__ = ["DataError", "Law", "Param", "fit", "discover", "Result", "Scored", "Dataset", "load_dataset",
+__all__ = ["DataError", "Law", "Param", "fit", "discover", "resume", "Result", "Scored", "Dataset", "load_dataset",
            "catalog", "datasets"]
 __version__ = "0.1.0"

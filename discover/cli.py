@@ -19,7 +19,8 @@ EXAMPLES = {
     "fit": "discover fit runs.csv --target loss --features params,tokens --split compute:0.2 --out out/\n"
            "  discover fit runs.csv --target loss --features params,tokens --law hoffmann2022 --law 'E + A/params**a' --out out/\n"
            "  discover fit sft.csv --target sft_loss --features sft_data_size --group group --split column:split --out out/",
-    "run": "discover run runs.csv --target loss --features params,tokens --split compute:0.2 --time-budget 120 --out out/",
+    "run": "discover run runs.csv --target loss --features params,tokens --split compute:0.2 --time-budget 120 --out out/\n"
+           "  discover run --resume out/     # after Ctrl-C or SIGTERM: continue where it stopped",
     "predict": "discover predict out/results.json --at params=7e10,tokens=1.4e12",
     "optimal": "discover optimal out/results.json --flops 1e23\n"
                "  discover optimal out/results.json --flops 5.76e23 --law hoffmann2022 --json --out out/",
@@ -41,10 +42,11 @@ def _csv_list(text: str | None) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _add_table_args(p: argparse.ArgumentParser):
-    p.add_argument("table", help="CSV, TSV or Parquet file of runs")
-    p.add_argument("--target", required=True, help="target column (e.g. loss)")
-    p.add_argument("--features", required=True, help="comma-separated feature columns (e.g. params,tokens)")
+def _add_table_args(p: argparse.ArgumentParser, resumable: bool = False):
+    # with --resume the table and its settings come from the checkpoint, so they are checked by hand
+    p.add_argument("table", nargs="?" if resumable else None, help="CSV, TSV or Parquet file of runs")
+    p.add_argument("--target", required=not resumable, help="target column (e.g. loss)")
+    p.add_argument("--features", required=not resumable, help="comma-separated feature columns (e.g. params,tokens)")
     p.add_argument("--group", help="group column: one form, constants refit per group")
     p.add_argument("--weight", help="column of row weights")
     p.add_argument("--derive", action="append", default=[], metavar="NAME=FORMULA",
@@ -84,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--published", action="store_true", help="score with published constants, no refit")
 
     p = cmd("run", "search for new laws (engines) and rank them beside the catalog laws")
-    _add_table_args(p)
+    _add_table_args(p, resumable=True)
+    p.add_argument("--resume", metavar="DIR",
+                   help="continue the interrupted run whose --out was DIR (its settings and table come from DIR)")
     p.add_argument("--engines", default="grammar", help="comma-separated engines: grammar, operon, pysr (default grammar)")
     p.add_argument("--time-budget", type=float, default=300.0, help="seconds for the search, split between engines (default 300)")
     p.add_argument("--law", action="append", default=[], help="also score this catalog name or formula (repeatable)")
@@ -252,18 +256,52 @@ def _cmd_fit(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .search import discover
+    from .checkpoint import StopFlag, stop_on_signals
+    from .search import discover, resume
     from .ui import Progress
 
-    out = _out_dir(args)
-    kwargs = _table_kwargs(args)
-    if args.time_budget <= 0:
-        raise DataError("--time-budget must be positive")
-    with Progress(quiet=args.quiet or args.json, label="searching", budget=args.time_budget) as prog:
-        res = discover(args.table, engines=_csv_list(args.engines), time_budget=args.time_budget,
-                       laws=args.law or None, catalog=not args.no_catalog, progress=prog.update, **kwargs)
-    _write_outputs(res, out, args.table)
+    quiet = args.quiet or args.json
+    stop = StopFlag()
+
+    def say_stopping(reason):
+        if not args.quiet:
+            print(f"\n{reason}: stopping; scoring the best laws so far (press Ctrl-C again to quit at once)",
+                  file=sys.stderr)
+
+    if args.resume:
+        out = Path(args.resume)
+        if args.table or args.target or args.features or (args.out and Path(args.out) != out):
+            raise DataError("--resume takes its table, settings and output directory from the checkpoint; "
+                            "give only --resume DIR")
+        from .checkpoint import Checkpoint
+
+        settings = Checkpoint.load(out).settings
+        with stop_on_signals(stop, say_stopping), \
+                Progress(quiet=quiet, label="resuming", budget=settings.get("time_budget")) as prog:
+            res = resume(out, progress=prog.update, stop=stop)
+        table = settings.get("data")
+    else:
+        if not args.table:
+            raise DataError("the table of runs is missing (or use --resume DIR)")
+        if not args.target or not args.features:
+            raise DataError("--target and --features are required (or use --resume DIR)")
+        out = _out_dir(args)
+        kwargs = _table_kwargs(args)
+        if args.time_budget <= 0:
+            raise DataError("--time-budget must be positive")
+        with stop_on_signals(stop, say_stopping), \
+                Progress(quiet=quiet, label="searching", budget=args.time_budget) as prog:
+            res = discover(args.table, engines=_csv_list(args.engines), time_budget=args.time_budget,
+                           laws=args.law or None, catalog=not args.no_catalog, progress=prog.update,
+                           checkpoint=out, stop=stop, **kwargs)
+        table = args.table
+    _write_outputs(res, out, table)
     _show(res, args, out)
+    if stop:
+        if not args.quiet:
+            where = f"; continue with: discover run --resume {out}" if out is not None else ""
+            print(f"interrupted ({stop.reason}): wrote the best laws so far{where}", file=sys.stderr)
+        return 128 + (15 if stop.reason == "SIGTERM" else 2)
     return 0
 
 

@@ -136,6 +136,7 @@ class Result:
     options: dict = field(default_factory=dict)
     pareto: list = field(default_factory=list)
     timing: dict = field(default_factory=dict)
+    status: str = "complete"  # or "interrupted: SIGINT" for best-so-far results of a stopped search
 
     # ---------------------------------------------------------------- views
     @property
@@ -223,6 +224,7 @@ class Result:
         return _clean({
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "discover", "version": _version()},
+            "status": self.status,
             "dataset": self.dataset,
             "target": self.target,
             "features": list(self.features),
@@ -279,6 +281,7 @@ class Result:
             options=dict(data.get("options") or {}),
             pareto=list(data.get("pareto") or []),
             timing=dict(data.get("timing") or {}),
+            status=str(data.get("status", "complete")),
         )
 
     def __repr__(self) -> str:

@@ -10,22 +10,27 @@ search with hundreds of candidates fast.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import math
+import json
 import time
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from . import canon
+from .checkpoint import Checkpoint, StopFlag, checkpoint_path, stop_on_signals
 from .engines import EngineTask, get_engine
 from .errors import DataError
 from .formula import symbol_name
+from .law import Law
 from .pipeline import _check_rows, build_result, prepare, rank, resolve_laws, score_law_safely
 from .result import Result
 from .splits import TRAIN, VAL
 
 BOOTSTRAP_TOP = 5
+GRACE_LAWS = 3  # an engine's best laws still scored after an interrupt
 
 
 def discover(data, *, target: str, features, group: str | None = None, weight: str | None = None,
@@ -33,11 +38,17 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
              seed: int = 0, laws=None, catalog: bool = True, delta: float | None = None, bootstrap: int = 100,
              shared: Sequence[str] = (), derive: Mapping[str, str] | None = None, val_frac: float = 0.15,
              tolerance: float = 0.02, progress: Callable | None = None, engine_options: Mapping | None = None,
-             name: str | None = None) -> Result:
+             name: str | None = None, checkpoint=None, resume: bool = False, stop: StopFlag | None = None,
+             handle_signals: bool = True) -> Result:
     """Search for laws on a table of runs and rank them with the catalog laws.
 
     ``engines`` are run within ``time_budget`` seconds (split evenly); an engine
     that cannot run here (e.g. PySR without Julia) is skipped with a warning.
+
+    ``checkpoint`` (a directory) keeps every finished piece of work on disk;
+    ``resume=True`` continues from it (see :func:`resume`). The first SIGINT or
+    SIGTERM (or setting ``stop``) ends the search early with the best laws so
+    far, marked ``status="interrupted: ..."``; a second one quits at once.
     """
     t0 = time.perf_counter()
     if time_budget <= 0:
@@ -46,20 +57,66 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
         engines = [e for e in engines.split(",") if e.strip()]
     if not engines:
         raise DataError("no engine chosen; use e.g. engines=['grammar']")
+    settings = _settings(data, target=target, features=features, group=group, weight=weight, split=split,
+                         engines=list(engines), time_budget=time_budget, seed=seed, laws=laws, catalog=catalog,
+                         delta=delta, bootstrap=bootstrap, shared=list(shared), derive=derive, val_frac=val_frac,
+                         tolerance=tolerance, engine_options=engine_options, name=name)
     dataset, sp = prepare(data, target=target, features=features, group=group, weight=weight, split=split,
                           derive=derive, seed=seed, val_frac=val_frac, name=name)
-    warnings: list[str] = []
     fixed = resolve_laws(laws, dataset) if laws else []
     known = resolve_laws(None, dataset) if catalog else []
     if fixed or known:
         _check_rows(dataset, sp, fixed or known)
+    ck = None  # created only once the input is known to be good, so bad input writes nothing
+    if checkpoint is not None:
+        if resume:
+            ck = Checkpoint.load(checkpoint)
+            ck.check_matches(settings, dataset.hash())
+        else:
+            ck = Checkpoint(checkpoint_path(checkpoint), settings, dataset.hash())
+            ck.save(force=True)
+    elif resume:
+        raise DataError("resume=True needs the checkpoint directory of the run to continue")
+    own = stop is None
+    stop = stop if stop is not None else StopFlag()
+    guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
+    with guard:
+        return _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0)
+
+
+def resume(directory, *, data=None, progress: Callable | None = None, stop: StopFlag | None = None,
+           handle_signals: bool = True) -> Result:
+    """Continue an interrupted :func:`discover` run from the checkpoint in ``directory``.
+
+    The settings come from the checkpoint. The table is read again from the
+    path the run was given (or pass ``data=`` for a table that was in memory)
+    and must be unchanged.
+    """
+    ck = Checkpoint.load(directory)
+    kwargs = dict(ck.settings)
+    source = kwargs.pop("data", None)
+    if data is None:
+        if source is None:
+            raise DataError("the checkpoint was written for a table held in memory; pass it again with data=")
+        data = source
+    kwargs["laws"] = _laws_back(kwargs.get("laws"))
+    return discover(data, **kwargs, checkpoint=directory, resume=True, progress=progress, stop=stop,
+                    handle_signals=handle_signals)
+
+
+def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Result:
+    seed, engines = settings["seed"], settings["engines"]
+    shared, delta = settings["shared"], settings["delta"]
+    warnings: list[str] = []
     task = make_task(dataset, sp, known, seed, progress)
+    task.stop = stop
     engine_info, proposed = [], []
     # Ask every engine first, so the budget is split among those that can run here.
-    chosen = [(name, get_engine(name, **dict((engine_options or {}).get(name, {})))) for name in engines]
+    options = settings["engine_options"] or {}
+    chosen = [(name, get_engine(name, **dict(options.get(name, {})))) for name in engines]
     status = {name: eng.available() for name, eng in chosen}
     n_ok = sum(1 for ok, _ in status.values() if ok)
-    budget = time_budget / max(n_ok, 1)
+    budget = settings["time_budget"] / max(n_ok, 1)
     for ename, eng in chosen:
         ok, why = status[ename]
         info = {"name": ename, "version": _safe_version(eng), "seed": seed, "budget_s": round(budget if ok else 0.0, 1)}
@@ -67,45 +124,116 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
             warnings.append(f"engine {ename} skipped: {why}")
             engine_info.append({**info, "status": "unavailable", "reason": why, "wall_s": 0.0, "n_laws": 0})
             continue
-        task.time_budget = budget
-        task.deadline = time.monotonic() + budget
-        t1 = time.perf_counter()
-        try:
-            laws_e = eng.propose(task)
-        except DataError:
-            raise
-        except Exception as err:  # noqa: BLE001 - an engine failure must not lose the run
-            warnings.append(f"engine {ename} failed: {type(err).__name__}: {err}")
-            laws_e = []
-        wall = time.perf_counter() - t1
-        engine_info.append({**info, "status": "ok", "wall_s": round(wall, 2), "n_laws": len(laws_e),
-                            "n_tried": getattr(eng, "n_tried", None)})
-        proposed.extend(laws_e)
+        before = ck.engine_laws(ename) if ck else []
+        used = ck.engine_wall(ename) if ck else 0.0
+        if ck and ck.engine_done(ename):
+            engine_info.append(ck.engines[ename]["info"])
+            proposed.extend(before)
+            continue
+        left = budget - used
+        if stop or left < min(1.0, budget):
+            laws_e, wall = [], 0.0  # stopped, or an interrupted engine that had used its budget
+        else:
+            laws_e, wall = _run_engine(ename, eng, task, left, warnings)
+        interrupted = bool(stop)
+        laws_e = before + laws_e
+        entry = {**info, "status": "interrupted" if interrupted else "ok", "wall_s": round(used + wall, 2),
+                 "n_laws": len(laws_e), "n_tried": getattr(eng, "n_tried", None)}
+        engine_info.append(entry)
+        if ck:
+            ck.record_engine(ename, laws_e, wall_s=used + wall, interrupted=interrupted, info=entry)
+        proposed.extend(laws_e[:GRACE_LAWS] if interrupted else laws_e)
+    grace = bool(stop)  # stopped during the search: still score the catalog and the engines' best few
     candidates = canon.dedupe([*fixed, *known, *(canon.simplify_law(law) for law in proposed)])
+    if ck:
+        ck.phase = "score"
+        ck.save(force=True)
     scored = []
     for i, law in enumerate(candidates):
-        s = score_law_safely(law, dataset, sp, delta=delta, seed=seed, bootstrap=0, shared=_shared_for(law, shared),
-                      starts=[law.extra["start"]] if "start" in law.extra else ())
+        if stop and not grace:
+            break
+        s = ck.get_scored(law) if ck else None
+        if s is None:
+            s = score_law_safely(law, dataset, sp, delta=delta, seed=seed, bootstrap=0,
+                                 shared=_shared_for(law, shared),
+                                 starts=[law.extra["start"]] if "start" in law.extra else ())
+            if ck:
+                ck.record_scored(law, s)
         scored.append(s)
         if progress:
             progress(i + 1, len(candidates), s)
+    tolerance = settings["tolerance"]
     ranked, rec, _ = rank(scored, dataset.target_positive, tolerance=tolerance)
-    if bootstrap:
+    bootstrap = settings["bootstrap"]
+    if bootstrap and not stop:
+        if ck:
+            ck.phase = "bootstrap"
+            ck.save(force=True)
         top = set(range(min(BOOTSTRAP_TOP, len(ranked))))
         if rec is not None:
             top.add(rec)
         for i in sorted(top):
+            if stop:
+                break
             law = ranked[i].law
-            base = dataclasses.replace(law, constants=None)
-            ranked[i] = score_law_safely(base, dataset, sp, delta=delta, seed=seed, bootstrap=bootstrap,
-                                  shared=_shared_for(law, shared), starts=_starts_of(law))
-    options = {"seed": seed, "delta": "auto" if delta is None else delta, "bootstrap": bootstrap, "bootstrap_top": BOOTSTRAP_TOP,
-               "engines": list(engines), "time_budget": time_budget, "catalog": catalog, "shared": list(shared),
-               "val_frac": val_frac, "tolerance": tolerance,
+            s = ck.get_scored(law, boot=True) if ck else None
+            if s is None:
+                base = dataclasses.replace(law, constants=None)
+                s = score_law_safely(base, dataset, sp, delta=delta, seed=seed, bootstrap=bootstrap,
+                                     shared=_shared_for(law, shared), starts=_starts_of(law))
+                if ck:
+                    ck.record_scored(law, s, boot=True)
+            ranked[i] = s
+    if stop:
+        warnings.append(f"interrupted ({stop.reason}): these are the best laws found so far"
+                        + ("; continue with resume" if ck else ""))
+    if ck:
+        ck.phase = "interrupted" if stop else "done"
+        ck.save(force=True)
+    options = {"seed": seed, "delta": "auto" if delta is None else delta, "bootstrap": bootstrap,
+               "bootstrap_top": BOOTSTRAP_TOP, "engines": list(engines), "time_budget": settings["time_budget"],
+               "catalog": settings["catalog"], "shared": list(shared), "val_frac": settings["val_frac"],
+               "tolerance": tolerance,
                "protocol": "engines see train and val rows only; val metrics from a fit on train rows; "
                            "train/test metrics from a refit on train+val rows"}
-    return build_result(ranked, dataset, sp, engines=engine_info, warnings=warnings, options=options,
-                        timing={"total_s": round(time.perf_counter() - t0, 3)}, tolerance=tolerance)
+    res = build_result(ranked, dataset, sp, engines=engine_info, warnings=warnings, options=options,
+                       timing={"total_s": round(time.perf_counter() - t0, 3)}, tolerance=tolerance)
+    res.status = f"interrupted: {stop.reason}" if stop else "complete"
+    return res
+
+
+def _run_engine(ename, eng, task, budget, warnings):
+    task.time_budget = budget
+    task.deadline = time.monotonic() + budget
+    t1 = time.perf_counter()
+    try:
+        laws_e = eng.propose(task)
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - an engine failure must not lose the run
+        warnings.append(f"engine {ename} failed: {type(err).__name__}: {err}")
+        laws_e = []
+    return list(laws_e), time.perf_counter() - t1
+
+
+def _settings(data, **kwargs) -> dict:
+    """The call, as JSON-safe values: stored in the checkpoint, compared on resume."""
+    source = str(Path(data).resolve()) if isinstance(data, (str, Path)) else None
+    laws = kwargs.get("laws")
+    if laws is not None:
+        items = [laws] if isinstance(laws, (str, Law)) else list(laws)
+        kwargs["laws"] = [item.to_dict() if isinstance(item, Law) else item for item in items]
+    return {"data": source, **{k: _plain(v) for k, v in kwargs.items()}}
+
+
+def _laws_back(laws):
+    if not laws:
+        return laws
+    return [Law.from_dict(item) if isinstance(item, Mapping) else item for item in laws]
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, default=str))
 
 
 def _shared_for(law, shared) -> list[str]:

@@ -38,6 +38,7 @@ class EngineTask:
     progress: Callable | None = None
     deadline: float = field(default=0.0)
     options: dict = field(default_factory=dict)
+    stop: object = None  # a StopFlag: once set (Ctrl-C, SIGTERM), time is up and the engine returns what it has
 
     def __post_init__(self):
         if not self.deadline:
@@ -45,6 +46,8 @@ class EngineTask:
 
     @property
     def time_left(self) -> float:
+        if self.stop is not None and self.stop.is_set():
+            return 0.0
         return self.deadline - time.monotonic()
 
     @property
