@@ -45,7 +45,11 @@ def _csv_list(text: str | None) -> list[str]:
 def _add_table_args(p: argparse.ArgumentParser, resumable: bool = False):
     # with --resume the table and its settings come from the checkpoint, so they are checked by hand
     p.add_argument("table", nargs="?" if resumable else None, help="CSV, TSV or Parquet file of runs")
-    p.add_argument("--target", required=not resumable, help="target column (e.g. loss)")
+    p.add_argument("--target", help="target column (e.g. loss)")
+    p.add_argument("--targets", help="several target columns, comma-separated: one law per target "
+                                     "(DIR/<target>/...), or one form for all with --shared-form")
+    p.add_argument("--shared-form", action="store_true",
+                   help="with --targets: one functional form, constants refit per target")
     p.add_argument("--features", required=not resumable, help="comma-separated feature columns (e.g. params,tokens)")
     p.add_argument("--group", help="group column: one form, constants refit per group")
     p.add_argument("--weight", help="column of row weights")
@@ -220,6 +224,49 @@ def _cmd_laws(args) -> int:
     return 0
 
 
+def _check_target_args(args):
+    if args.target and args.targets:
+        raise DataError("give --target or --targets, not both")
+    if not args.target and not args.targets:
+        raise DataError("--target (or --targets) is required")
+    if args.shared_form and not args.targets:
+        raise DataError("--shared-form needs --targets")
+    if not args.features:
+        raise DataError("--features is required")
+
+
+def _run_table(func, args, out, **kwargs):
+    """Run ``func`` for --target, or for every --targets (one law each, or one shared form)."""
+    from . import targets as tg
+
+    if not args.targets:
+        res = func(args.table, **kwargs)
+        _write_outputs(res, out, args.table)
+        _show(res, args, out)
+        return [res]
+    kwargs.pop("target")
+    if args.shared_form:
+        res = tg.run_shared(func, args.table, args.targets, **kwargs)
+        _write_outputs(res, out, None)
+        _show(res, args, out)
+        return [res]
+    results = tg.run_each(func, args.table, args.targets, **kwargs)
+    for t, res in results.items():
+        _write_outputs(res, None if out is None else out / tg.slug(t), None)
+    table = tg.summary(results)
+    if out is not None:
+        from .result import write_text_atomic
+
+        write_text_atomic(out / "targets.csv", table.to_csv(index=False))
+    if args.json:
+        print(json.dumps({t: r.to_dict() for t, r in results.items()}, indent=1))
+    elif not args.quiet:
+        from .ui import print_targets
+
+        print_targets(table, out)
+    return list(results.values())
+
+
 def _table_kwargs(args) -> dict:
     from .data import parse_derive
 
@@ -245,13 +292,12 @@ def _cmd_fit(args) -> int:
     from .pipeline import fit
     from .ui import Progress
 
+    _check_target_args(args)
     out = _out_dir(args)
     kwargs = _table_kwargs(args)
     with Progress(quiet=args.quiet or args.json, label="fitting laws") as prog:
-        res = fit(args.table, laws=args.law or None, published=args.published,
-                  bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update, **kwargs)
-    _write_outputs(res, out, args.table)
-    _show(res, args, out)
+        _run_table(fit, args, out, laws=args.law or None, published=args.published,
+                   bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update, **kwargs)
     return 0
 
 
@@ -270,7 +316,7 @@ def _cmd_run(args) -> int:
 
     if args.resume:
         out = Path(args.resume)
-        if args.table or args.target or args.features or (args.out and Path(args.out) != out):
+        if args.table or args.target or args.targets or args.features or (args.out and Path(args.out) != out):
             raise DataError("--resume takes its table, settings and output directory from the checkpoint; "
                             "give only --resume DIR")
         from .checkpoint import Checkpoint
@@ -283,23 +329,24 @@ def _cmd_run(args) -> int:
     else:
         if not args.table:
             raise DataError("the table of runs is missing (or use --resume DIR)")
-        if not args.target or not args.features:
-            raise DataError("--target and --features are required (or use --resume DIR)")
+        _check_target_args(args)
         out = _out_dir(args)
         kwargs = _table_kwargs(args)
         if args.time_budget <= 0:
             raise DataError("--time-budget must be positive")
+        # a checkpoint needs the table on disk; runs over several targets are not resumable
+        ck = out if (out is not None and not args.targets) else None
         with stop_on_signals(stop, say_stopping), \
                 Progress(quiet=quiet, label="searching", budget=args.time_budget) as prog:
-            res = discover(args.table, engines=_csv_list(args.engines), time_budget=args.time_budget,
-                           laws=args.law or None, catalog=not args.no_catalog, progress=prog.update,
-                           checkpoint=out, stop=stop, **kwargs)
-        table = args.table
-    _write_outputs(res, out, table)
-    _show(res, args, out)
+            _run_table(discover, args, out, engines=_csv_list(args.engines), time_budget=args.time_budget,
+                       laws=args.law or None, catalog=not args.no_catalog, progress=prog.update,
+                       checkpoint=ck, stop=stop, **kwargs)
+    if args.resume:
+        _write_outputs(res, out, table)
+        _show(res, args, out)
     if stop:
         if not args.quiet:
-            where = f"; continue with: discover run --resume {out}" if out is not None else ""
+            where = f"; continue with: discover run --resume {out}" if (out is not None and not args.targets) else ""
             print(f"interrupted ({stop.reason}): wrote the best laws so far{where}", file=sys.stderr)
         return 128 + (15 if stop.reason == "SIGTERM" else 2)
     return 0

@@ -119,6 +119,20 @@ def print_result(res, out=None, top: int = 15):
         con.print(f"wrote {out}/results.json")
 
 
+def print_targets(table, out=None):
+    """One line per target: its recommended law and that law's validation/test R²."""
+    con = _console()
+    t = Table(header_style="bold")
+    for col in ("target", "recommended law", "val R²", "test R²", "provenance"):
+        t.add_column(col, overflow="fold", justify="right" if "R²" in col else "left")
+    for _, row in table.iterrows():
+        t.add_row(str(row["target"]), str(row.get("law")), _fmt(row.get("val_r2")), _fmt(row.get("test_r2")),
+                  str(row.get("provenance", "")))
+    con.print(t)
+    if out is not None:
+        con.print(f"wrote {out}/targets.csv and one directory per target")
+
+
 def _iv(intervals, k) -> str:
     if not intervals or not intervals.get(k):
         return ""
