@@ -51,7 +51,7 @@ def dedupe(laws: list[Law]) -> list[Law]:
     """Keep the first law of each skeleton (catalog laws first keep their names)."""
     seen, out = set(), []
     for law in laws:
-        key = (tuple(sorted(law.variables)), skeleton(law))
+        key = (tuple(sorted(law.variables)), skeleton(law), tuple(sorted(law.shared)))
         if key in seen:
             continue
         seen.add(key)

@@ -112,6 +112,9 @@ class Checkpoint:
             law = Law.from_dict(item["law"])
             if item.get("start"):
                 law.extra["start"] = {k: float(v) for k, v in item["start"].items()}
+            for key in ("start_groups", "start_groups_backtest"):
+                if item.get(key):
+                    law.extra[key] = {str(g): {k: float(v) for k, v in d.items()} for g, d in item[key].items()}
             out.append(law)
         return out
 
@@ -121,8 +124,10 @@ class Checkpoint:
     def record_engine(self, name: str, laws, *, wall_s: float, interrupted: bool, info: Mapping) -> None:
         items = []
         for law in laws:
-            start = law.extra.get("start") if isinstance(law.extra, Mapping) else None
-            items.append({"law": law.to_dict(), "start": dict(start) if start else None})
+            extra = law.extra if isinstance(law.extra, Mapping) else {}
+            items.append({"law": law.to_dict(), "start": dict(extra.get("start") or {}) or None,
+                          "start_groups": extra.get("start_groups"),
+                          "start_groups_backtest": extra.get("start_groups_backtest")})
         self.engines[name] = {"status": "interrupted" if interrupted else "done", "wall_s": round(wall_s, 3),
                               "info": dict(info), "laws": items}
         self.save(force=True)

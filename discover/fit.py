@@ -473,8 +473,9 @@ class _JointFitter:
             r0 += f.d.n
         return np.where(np.isfinite(J), J, 0.0)
 
-    def run(self, init: dict):
-        """``init``: group -> constants (independent per-group fits, or a projected start)."""
+    def run(self, init: dict, fast: bool = False):
+        """``init``: group -> constants (independent per-group fits, or a projected start).
+        ``fast`` (bootstrap refits from the solution of a nearby problem) stops sooner."""
         groups = list(self.blocks)
         x0 = [float(np.median([init[g][n] for g in groups])) for n in self.shared]
         for g in groups:
@@ -487,8 +488,9 @@ class _JointFitter:
         jac = self.jacobian if self.comp.grad is not None else "2-point"
         big = len(x0) > 30  # many groups: iterative trust-region steps instead of a dense SVD each step
         res = least_squares(self.residual, x0, jac=jac, bounds=(lo, hi), method="trf", loss="huber",
-                            f_scale=self.delta, x_scale="jac", max_nfev=min(100 * (len(x0) + 1), 200),
-                            ftol=1e-8, xtol=1e-8, tr_solver="lsmr" if big else "exact")
+                            f_scale=self.delta, x_scale="jac", max_nfev=30 if fast else min(100 * (len(x0) + 1), 200),
+                            ftol=1e-6 if fast else 1e-8, xtol=1e-6 if fast else 1e-8,
+                            tr_solver="lsmr" if big else "exact")
         vals = self.unpack(res.x)
         cost = huber_cost(self.residual(res.x), self.delta)
         return cost, vals, bool(res.status > 0 and np.isfinite(cost)), res.message
@@ -511,13 +513,16 @@ def fit_law(
     bootstrap: int = 0,
     starts: Sequence[Mapping[str, float]] = (),
     quick: bool = False,
+    warm: Mapping | None = None,
 ) -> FitResult:
     """Fit ``law`` to rows ``X`` (column name → array) and target ``y``.
 
     ``log_space=None`` picks log residuals when every target is positive.
     ``groups`` (one label per row) fits constants per group; names in ``shared``
     are one value across groups. ``starts`` adds initial constant sets (e.g. the
-    published constants) to the multi-start grid.
+    published constants) to the multi-start grid. ``warm`` is a solution of a
+    nearby problem (the same law fitted on fewer rows: constants, or group →
+    constants): the fit is then a robust polish from it, without the grid.
     """
     y = np.asarray(y, dtype=float)
     n = len(y)
@@ -545,7 +550,11 @@ def fit_law(
             raise DataError(f"law {law.name} has {law.n_constants} constants but only {n} training rows")
         data = _Data(cols, y, w, log_space, None)
         fitter = _Fitter(comp, data, delta)
-        cost, values, ok, msg, ns = fitter.run(seed, max_starts, starts, refine_top=2 if quick else None)
+        if _complete(warm, law):
+            cost, values, ok, msg = fitter.polish(warm)
+            ns = 1
+        else:
+            cost, values, ok, msg, ns = fitter.run(seed, max_starts, starts, refine_top=2 if quick else None)
         if values is None:
             return FitResult(law, False, math.inf, msg, n_starts=ns)
         fitted = law.with_constants({k: float(values[k]) for k in law.params})
@@ -567,6 +576,12 @@ def fit_law(
         blocks[g] = _Data([c[idx] for c in cols], y[idx], w[idx], log_space, None)
     values, ok_all, cost_all, msgs, ns_all = {}, True, 0.0, [], 0
     previous: list[dict] = []
+    if shared and warm is not None and all(_complete(warm.get(g), law) for g in blocks):
+        cost_all, values, ok_all, msg = _JointFitter(comp, blocks, shared, delta).run(warm)
+        result = _grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name, shared)
+        if bootstrap:
+            _bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
+        return result
     if shared:
         joint = _JointFitter(comp, blocks, shared, delta)
         start = next((st for st in starts if all(n in st for n in shared)), None)
@@ -577,10 +592,16 @@ def fit_law(
     for g, d in blocks.items():
         if d.n < law.n_constants and not shared:
             raise DataError(f"group {g!r} has {d.n} training rows, fewer than the {law.n_constants} constants of law {law.name}")
-        # Groups share a form, so the last groups' solutions are good starts: later groups
-        # screen the same grid but refine fewer starts.
-        cost, vals, ok, msg, ns = _Fitter(comp if not shared else compile_law(law), d, delta).run(
-            seed, max_starts, [*starts, *previous[-2:]], refine_top=2 if (previous or quick) else None)
+        fitter = _Fitter(comp if not shared else compile_law(law), d, delta)
+        near = None if (warm is None or shared) else warm.get(g)
+        if _complete(near, law):
+            cost, vals, ok, msg = fitter.polish(near)
+            ns = 1
+        else:
+            # Groups share a form, so the last groups' solutions are good starts: later groups
+            # screen the same grid but refine fewer starts.
+            cost, vals, ok, msg, ns = fitter.run(seed, max_starts, [*starts, *previous[-2:]],
+                                                 refine_top=2 if (previous or quick) else None)
         if vals is not None:
             previous.append(vals)
         if vals is None:
@@ -595,7 +616,19 @@ def fit_law(
     result = _grouped_result(law, values, ok_all, cost_all, msgs, ns_all, group_name, shared)
     if bootstrap and not shared:
         _bootstrap_groups(result, comp, blocks, delta, bootstrap, seed)
+    elif bootstrap:
+        _bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
     return result
+
+
+def _complete(values, law: Law) -> bool:
+    """True when ``values`` is a finite value for every constant of ``law``."""
+    if not isinstance(values, Mapping):
+        return False
+    try:
+        return all(math.isfinite(float(values[n])) for n in law.params)
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _grouped_result(law, values, ok, cost, msgs, n_starts, group_name, shared) -> FitResult:
@@ -684,6 +717,26 @@ def _bootstrap_groups(result: FitResult, comp, blocks: dict, delta, B: int, seed
         intervals[g] = {n: _interval(v) for n, v in draws.items()}
     result.samples = samples
     result.intervals = intervals
+
+
+def _bootstrap_joint(result: FitResult, comp, blocks: dict, shared, delta, B: int, seed: int):
+    """Rows resampled within every group, the joint fit (shared constants) redone warm per draw."""
+    rng = np.random.default_rng(seed + 7919)
+    base = result.law.constants
+    samples = {g: {n: [] for n in base[g]} for g in blocks}
+    for _ in range(B):
+        draw = {g: d.subset(rng.integers(0, d.n, d.n)) for g, d in blocks.items()}
+        try:
+            cost, vals, _, _ = _JointFitter(comp, draw, shared, delta).run(base, fast=True)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if not np.isfinite(cost):
+            continue
+        for g in blocks:
+            for n in samples[g]:
+                samples[g][n].append(float(vals[g][n]))
+    result.samples = samples
+    result.intervals = {g: {n: _interval(v) for n, v in d.items()} for g, d in samples.items()}
 
 
 def _interval(values: Sequence[float], level: float = 0.95):

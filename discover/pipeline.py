@@ -14,6 +14,8 @@ Protocol, per law:
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import time
 from typing import Callable, Mapping, Sequence
@@ -123,10 +125,10 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
     extra_starts = list(starts) + ([pub] if pub else [])
     w_all = dataset.weights
 
-    def fit_on(rows, B=0, quick=False):
+    def fit_on(rows, B=0, quick=False, warm=None):
         return fit_law(law, dataset.X(rows), y[rows], groups=groups_all[rows] if per_group else None,
                        weights=None if w_all is None else w_all[rows], bootstrap=B, starts=extra_starts,
-                       quick=quick, **kw)
+                       quick=quick, warm=warm, **kw)
 
     def predict(fitted: Law, rows):
         return fitted.predict(dataset.X(rows), groups=groups_all[rows] if per_group else None)
@@ -145,16 +147,30 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
         res_scored = Scored(fitted, m, True, "ok", "published constants, not refit", mode="published")
         res_scored.bic = bic(_residuals(y[fit_rows], predict(fitted, fit_rows), log_space), law.n_constants)
         return res_scored
+    warm = None
+    # an engine's per-group solution on the training rows (grouped laws with shared constants)
+    engine_warm = law.extra.get("start_groups") if per_group else None
     try:
         if len(val):
-            sel = fit_on(train, quick=True)
+            sel = fit_on(train, quick=True, warm=engine_warm)
             if sel.law.constants is None:
                 return _failed(law, f"fit failed: {sel.message}")
             m[VAL] = metrics(y[val], predict(sel.law, val))
-            if split.has_backtest:
-                bt_fit, bt_eval = split.backtest
-                try:
-                    bt = fit_on(bt_fit, quick=True)
+            if per_group:
+                # one fit per group is the cost of grouped laws: the final fit (train + val rows)
+                # polishes each group's selection-fit solution instead of searching again
+                warm = sel.law.constants
+            bt_fit, bt_eval = split.backtest if split.has_backtest else ((), ())
+            if per_group and len(bt_fit):
+                # a backtest fit with no spare rows in some group interpolates those points
+                # exactly and says nothing about extrapolation: no backtest for this law then
+                local = law.n_constants - len(shared)
+                _, counts = np.unique(groups_all[bt_fit], return_counts=True)
+                if counts.min() < local + 2:
+                    bt_fit = ()
+            if len(bt_fit):
+                try:  # warm only from a solution on these same rows, never one that saw the band
+                    bt = fit_on(bt_fit, quick=True, warm=law.extra.get("start_groups_backtest") if per_group else None)
                 except DataError:  # too few rows (in some group) below the backtest band: no backtest here
                     bt = None
                 if bt is not None:
@@ -162,7 +178,7 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
                                    else {"n": int(len(bt_eval)), "rmse_log": math.inf, "rmse": math.inf})
         else:
             m[VAL] = {"n": 0}
-        final = fit_on(fit_rows, bootstrap)
+        final = fit_on(fit_rows, bootstrap, warm=warm)
     except DataError as err:
         return _failed(law, str(err))
     if final.law.constants is None:
@@ -186,6 +202,35 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
     if len(test) and bootstrap:
         scored.forecast = forecast_at_largest(scored, dataset, test, per_group)
     return scored
+
+
+def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, *, bootstrap: int, delta=None, seed=0,
+                  shared=()) -> Scored:
+    """Bootstrap intervals for an already scored law: its metrics stay, its final fit is
+    resampled (rows within groups) and refit warm from its own constants."""
+    law = scored.law
+    if not scored.ok or law.constants is None or bootstrap <= 0:
+        return scored
+    per_group = dataset.group is not None and split.kind != "leave-group-out"
+    shared = sorted({*shared, *law.shared}) if per_group else ()
+    rows = split.fit_rows
+    base = dataclasses.replace(law, constants=None)
+    try:
+        with np.errstate(all="ignore"):
+            final = fit_law(base, dataset.X(rows), dataset.y[rows],
+                            groups=dataset.groups[rows] if per_group else None,
+                            weights=None if dataset.weights is None else dataset.weights[rows],
+                            delta=delta, seed=seed, log_space=dataset.target_positive, shared=shared,
+                            group_name=dataset.group if per_group else None, bootstrap=bootstrap,
+                            warm=law.constants)
+    except (DataError, ArithmeticError, ValueError, np.linalg.LinAlgError) as err:
+        scored.message = "; ".join(filter(None, [scored.message, f"bootstrap failed: {err}"]))
+        return scored
+    out = dataclasses.replace(scored, intervals=final.intervals, samples=final.samples)
+    test = split.rows(TEST)
+    if len(test):
+        out.forecast = forecast_at_largest(out, dataset, test, per_group)
+    return out
 
 
 def score_law_safely(law: Law, dataset: Dataset, split: Split, **kw) -> Scored:

@@ -11,7 +11,6 @@ search with hundreds of candidates fast.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -25,11 +24,12 @@ from .engines import EngineTask, get_engine
 from .errors import DataError
 from .formula import symbol_name
 from .law import Law
-from .pipeline import _check_rows, build_result, prepare, rank, resolve_laws, score_law_safely
+from .pipeline import _check_rows, add_bootstrap, build_result, prepare, rank, resolve_laws, score_law_safely
 from .result import Result
 from .splits import TRAIN, VAL
 
 BOOTSTRAP_TOP = 5
+BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals for the best two only
 GRACE_LAWS = 3  # an engine's best laws still scored after an interrupt
 
 
@@ -169,7 +169,8 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
         if ck:
             ck.phase = "bootstrap"
             ck.save(force=True)
-        top = set(range(min(BOOTSTRAP_TOP, len(ranked))))
+        n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
+        top = set(range(min(n_top, len(ranked))))
         if rec is not None:
             top.add(rec)
         for i in sorted(top):
@@ -178,9 +179,8 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
             law = ranked[i].law
             s = ck.get_scored(law, boot=True) if ck else None
             if s is None:
-                base = dataclasses.replace(law, constants=None)
-                s = score_law_safely(base, dataset, sp, delta=delta, seed=seed, bootstrap=bootstrap,
-                                     shared=_shared_for(law, shared), starts=_starts_of(law))
+                s = add_bootstrap(ranked[i], dataset, sp, bootstrap=bootstrap, delta=delta, seed=seed,
+                                  shared=_shared_for(law, shared))
                 if ck:
                     ck.record_scored(law, s, boot=True)
             ranked[i] = s
@@ -191,7 +191,7 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
         ck.phase = "interrupted" if stop else "done"
         ck.save(force=True)
     options = {"seed": seed, "delta": "auto" if delta is None else delta, "bootstrap": bootstrap,
-               "bootstrap_top": BOOTSTRAP_TOP, "engines": list(engines), "time_budget": settings["time_budget"],
+               "bootstrap_top": BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP, "engines": list(engines), "time_budget": settings["time_budget"],
                "catalog": settings["catalog"], "shared": list(shared), "val_frac": settings["val_frac"],
                "tolerance": tolerance,
                "protocol": "engines see train and val rows only; val metrics from a fit on train rows; "
@@ -238,15 +238,6 @@ def _plain(value):
 
 def _shared_for(law, shared) -> list[str]:
     return sorted({*[c for c in shared if c in law.params], *law.shared})
-
-
-def _starts_of(law) -> list:
-    out = []
-    if law.constants and not law.grouped:
-        out.append(dict(law.constants))
-    if "start" in law.extra:
-        out.append(law.extra["start"])
-    return out
 
 
 def _safe_version(eng) -> str:

@@ -23,7 +23,6 @@ forms are also tried with every constant per group.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -336,15 +335,20 @@ class GrammarEngine:
         eta, coef = res
         train_err = self._fold_error(fe, eta, coef, fit_a, fit_a)
         errs = [self._fold_error(fe, eta, coef, eval_a, fit_a)]
+        backtest = None
         if math.isnan(errs[0]):  # no validation rows: penalise complexity on train error
             errs = [train_err * math.exp(form.n_constants / max(fit_a.n, 1))]
         elif math.isfinite(errs[0]):
             for fit_b, eval_b in self.folds[1:]:
                 rb = self._fit_stack(fe, fit_b, [eta] + starts[:1])
                 errs.append(math.inf if rb is None else self._fold_error(fe, rb[0], rb[1], eval_b, fit_b))
+                if rb is not None and backtest is None:  # the backtest fit, kept as the pipeline's start for it
+                    backtest = (rb[0], {g: rb[1][i] for i, g in enumerate(self.groups) if fit_b.present[i]})
         coefs = {g: coef[i] for i, g in enumerate(self.groups)}
         f = Fitted(form, [eta], coefs, train_err, float(np.average(errs, weights=FOLD_WEIGHTS[: len(errs)])),
                    "shared" if self.task.grouped else "single")
+        if backtest is not None:
+            f.extra["backtest_fit"] = backtest
         f.extra["fold_errors"] = errs
         return f
 
@@ -442,9 +446,19 @@ class GrammarEngine:
             beam = self._top(beam + children, self.beam)
         return self._laws(task)
 
+    def _rank_error(self, f: Fitted) -> float:
+        """Validation error with a complexity penalty. With groups, every linear coefficient is
+        one constant per group, so it costs what an information criterion charges for
+        G x (linear coefficients) constants on n training rows: a factor exp(G x k_lin / n)."""
+        e = f.val_err * (1 + 0.002 * f.form.complexity)
+        if self.task.grouped:
+            G = int(self.train_stack.present.sum())
+            e *= math.exp(min(G * f.form.n_linear / max(self.train_stack.n, 1), 50.0))
+        return e
+
     def _top(self, fits: list[Fitted], k: int) -> list[Fitted]:
         ok = [f for f in fits if f is not None and math.isfinite(f.val_err)]
-        ok.sort(key=lambda f: (f.val_err * (1 + 0.002 * f.form.complexity), f.form.complexity, f.form.key))
+        ok.sort(key=lambda f: (self._rank_error(f), f.form.complexity, f.form.key))
         out, seen = [], set()
         for f in ok:
             if f.form.key in seen:
@@ -458,25 +472,50 @@ class GrammarEngine:
     def _laws(self, task: EngineTask) -> list[Law]:
         fits = [f for f in self.evaluated.values() if f is not None and math.isfinite(f.val_err)]
         # per-group refits cost one fit per group: hand fewer forms to the pipeline when grouped
-        chosen = self._top(fits, self.n_return if not task.grouped else max(4, self.n_return // 3))
+        chosen = self._top(fits, self.n_return if not task.grouped else 3)
         # and the Pareto front of val error vs complexity, so simple laws are always offered
         by_cx: dict[int, Fitted] = {}
         for f in fits:
             c = f.form.complexity
             if c not in by_cx or f.val_err < by_cx[c].val_err:
                 by_cx[c] = f
-        best_so_far = math.inf
+        best_so_far, front = math.inf, []
         for c in sorted(by_cx):
             if by_cx[c].val_err < best_so_far:
                 best_so_far = by_cx[c].val_err
                 if by_cx[c] not in chosen:
-                    chosen.append(by_cx[c])
+                    front.append(by_cx[c])
+        if task.grouped:  # each grouped law costs one fit per group: the front's best few only
+            front = sorted(front, key=self._rank_error)[:3]
+        chosen += front
         laws = []
         for f in chosen:
             law = to_law(f, task)
-            if law is not None:
-                laws.append(law)
+            if law is None:
+                continue
+            if task.grouped and law.shared and "start_groups" not in law.extra:
+                continue  # no per-group start: refitting it would cost minutes of multi-start per group
+            laws.append(law)
+        if task.grouped:
+            laws += self._per_group_variants(fits, task)
         return laws
+
+    def _per_group_variants(self, fits: list[Fitted], task: EngineTask, k: int = 2) -> list[Law]:
+        """The best small forms again with every constant per group (as published per-group laws
+        are fitted), started from the engine's per-group solution: with a few constants and curves
+        long enough, per-group exponents can extrapolate better than shared ones."""
+        import dataclasses
+
+        min_rows = self.min_rows
+        small = [f for f in fits if f.form.n_constants <= min(5, max(2, min_rows - 1))]
+        out = []
+        for f in self._top(small, k):
+            law = to_law(f, task)
+            if law is None or not law.shared or "start_groups" not in law.extra:
+                continue
+            out.append(dataclasses.replace(law, name=f"{law.formula} [per group]", shared=(),
+                                           description=law.description + "; every constant per group"))
+        return out
 
 
 # ---------------------------------------------------------------------- to Law
@@ -549,12 +588,98 @@ def to_law(fit: Fitted, task: EngineTask) -> Law | None:
                   description=f"grammar form {form.key} ({fit.mode} exponents)")
     except Exception:  # noqa: BLE001 - a malformed candidate is dropped, never fatal
         return None
-    # The engine ranks grouped forms with exponents shared across groups (fast, batched), but the
-    # pipeline refits them with every constant per group, as published per-group laws are fitted:
-    # on SLDBench's sft table that extrapolates better (Lin's law: test R² 0.988 per group vs 0.970 shared).
-    shared = ()
+    extra = {"start": starts, "val_err": fit.val_err, "train_err": fit.train_err, "form": form.key,
+             "mode": fit.mode}
+    shared: tuple = ()
+    if task.grouped:
+        # The engine fits grouped forms with the term constants (exponents, offsets, centres)
+        # shared across groups and the linear coefficients per group, and ranks them so; the law
+        # says the same, so the pipeline refits and scores the model the engine chose (per-group
+        # refits of every constant overfit curves of a dozen points), starting from the engine's
+        # per-group solution on the same training rows.
+        names = set(law.params)
+        local = {"E", "A", *[str(c) for c in cs]} if form.link in ("id", "log") else {"E", "A"}
+        if form.link == "pow":
+            local = {str(c) for c in cs}
+        shared = tuple(sorted(names - local))
+        per_group = _group_starts(form, fit.coefs, fe, eta, pieces, starts, task)
+        if per_group is not None:
+            extra["start_groups"] = {g: {n: v for n, v in d.items() if n in names} for g, d in per_group.items()}
+        if "backtest_fit" in fit.extra:  # the same from the engine's own fit on the backtest rows
+            eta_b, coefs_b = fit.extra["backtest_fit"]
+            bt = _group_starts(form, coefs_b, fe, eta_b, pieces, _eta_starts(form, fe, eta_b, starts), task)
+            if bt is not None:
+                extra["start_groups_backtest"] = {g: {n: v for n, v in d.items() if n in names} for g, d in bt.items()}
     import dataclasses
 
-    return dataclasses.replace(law, name=law.formula, shared=shared,
-                               extra={"start": starts, "val_err": fit.val_err, "train_err": fit.train_err,
-                                      "form": form.key, "mode": fit.mode})
+    return dataclasses.replace(law, name=law.formula, shared=shared, extra=extra)
+
+
+def _eta_starts(form: Form, fe: _FormEval, eta, like: dict) -> dict:
+    """The law's shared constants for another η (as :func:`to_law` names them)."""
+    out = dict(like)
+    for k, (t, (a, b)) in enumerate(zip(form.terms, fe.splits), start=1):
+        names = [f"{s}{k}" for s in THETA_PREFIXES[: t.n_theta]]
+        _, st, _ = t.sympy(eta[a:b], names)
+        out.update({n: float(st[n]) for n in names})
+    if form.link == "fexp":
+        out.update({f"c{k}": float(eta[k - 1]) for k in range(1, len(form.terms) + 1)})
+    if form.link == "pow":
+        out["gamma"] = float(eta[0])
+    return out
+
+
+def _group_starts(form: Form, coefs: dict, fe: _FormEval, eta, pieces, starts, task: EngineTask):
+    """Every group's constants in the law's terms, from the engine's per-group coefficients.
+
+    The engine's columns are the terms on normalised inputs, an affine image
+    ``alpha * p + beta`` of the law's term ``p`` in the original variables (a
+    power picks up a factor, a log an offset). alpha and beta are measured on
+    the training rows; the coefficients are mapped through them. None when a
+    column is not affine in its term, or for the power link (no free offset).
+    """
+    if form.link == "pow":
+        return None
+    sub = {sympy.Symbol(n, real=True): v for n, v in starts.items()}
+    alpha, beta = [], []
+    X = task.X_train
+    for t, (a, b), p in zip(form.terms, fe.splits, pieces):
+        col = np.asarray(t.column([v.values(X) for v in t.vars], eta[a:b]), dtype=float)
+        expr = p.xreplace(sub)
+        syms = sorted(expr.free_symbols, key=str)
+        try:
+            f = sympy.lambdify(syms, expr, modules="numpy")
+            with np.errstate(all="ignore"):
+                val = np.broadcast_to(np.asarray(f(*[np.asarray(X[str(s)], float) for s in syms]), float), col.shape)
+        except Exception:  # noqa: BLE001 - no start, the pipeline searches instead
+            return None
+        ok = np.isfinite(col) & np.isfinite(val)
+        if ok.sum() < 2:
+            return None
+        M = np.column_stack([val[ok], np.ones(ok.sum())])
+        (al, be), *_ = np.linalg.lstsq(M, col[ok], rcond=None)
+        if not np.allclose(M @ [al, be], col[ok], rtol=1e-6, atol=1e-9 * (np.abs(col[ok]).max() + 1e-300)):
+            return None
+        alpha.append(float(al))
+        beta.append(float(be))
+    alpha, beta = np.array(alpha), np.array(beta)
+    out = {}
+    for g, coef in coefs.items():
+        coef = np.asarray(coef, float)
+        d = {}
+        if form.link == "fexp":  # E + A exp(sum c_k col_k); the c_k are shared (eta)
+            inner = np.asarray(eta[: len(form.terms)], float)
+            d["E"] = float(coef[0])
+            d["A"] = float(coef[1] * math.exp(min(float(inner @ beta), 700.0)))
+            d.update({f"c{k + 1}": float(inner[k] * alpha[k]) for k in range(len(form.terms))})
+        else:
+            icpt = 1 if form.intercept else 0
+            c = coef[icpt:]
+            b0 = (float(coef[0]) if icpt else 0.0) + float(c @ beta)
+            d.update({f"c{k + 1}": float(c[k] * alpha[k]) for k in range(len(form.terms))})
+            if form.link == "id":
+                d["E"] = b0
+            else:  # log link: A = exp(intercept)
+                d["A"] = math.exp(min(b0, 700.0))
+        out[str(g)] = {**starts, **d}
+    return out
