@@ -1,0 +1,99 @@
+"""The grammar engine: laws in the user's variables, found forms, grouped laws that carry the engine's model."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import discover
+from discover import canon
+from discover.engines.grammar import GrammarEngine
+from discover.pipeline import prepare
+from discover.search import make_task
+from discover.splits import TEST, TRAIN, VAL
+
+
+def _task(frame, budget=6.0, **kw):
+    ds, sp = prepare(frame, **kw)
+    task = make_task(ds, sp, [], 0, None)
+    task.time_budget = budget
+    task.deadline = time.monotonic() + budget
+    return ds, sp, task
+
+
+@pytest.fixture(scope="module")
+def curve():
+    n = np.geomspace(1e7, 1e10, 40)
+    y = (1.8 + 400 / n**0.33) * np.exp(np.random.default_rng(0).normal(0, 0.002, 40))
+    return pd.DataFrame({"params": n, "loss": y})
+
+
+def test_engine_sees_no_test_rows(curve):
+    ds, sp, task = _task(curve, target="loss", features=["params"], split="largest:params:0.2")
+    assert len(task.y_train) == len(sp.rows(TRAIN)) and len(task.y_val) == len(sp.rows(VAL))
+    test_y = set(ds.y[sp.rows(TEST)].tolist())
+    assert not test_y & set(task.y_train.tolist()) and not test_y & set(task.y_val.tolist())
+
+
+def test_laws_are_in_the_original_variables_and_reproduce_the_engine_fit(curve):
+    ds, sp, task = _task(curve, target="loss", features=["params"], split="largest:params:0.2")
+    laws = GrammarEngine().propose(task)
+    assert laws
+    for law in laws:
+        assert set(law.variables) == {"params"} and law.provenance.startswith("engine: grammar")
+    # the saturating power law is found and, refit, is the true form
+    truth = discover.Law.from_formula("E + A/params**a", ["params"]).with_constants({"E": 1.8, "A": 400, "a": 0.33})
+    X = {"params": curve["params"].to_numpy()}
+    assert any(canon.equivalent(truth, law, X) for law in laws[:5])
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    """Six curves, one form: exponent shared, floor and scale per curve."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for g in range(6):
+        n = np.geomspace(1e3, 1e6, 14)
+        y = (1.0 + 0.2 * g + (5.0 + g) / n**0.4) * np.exp(rng.normal(0, 0.002, 14))
+        rows += [{"size": a, "loss": b, "curve": f"c{g}", "split": "test" if i >= 11 else "train"}
+                 for i, (a, b) in enumerate(zip(n, y))]
+    return pd.DataFrame(rows)
+
+
+def test_grouped_laws_start_from_the_engine_solution(grouped):
+    ds, sp, task = _task(grouped, target="loss", features=["size"], group="curve", split="column:split")
+    laws = GrammarEngine().propose(task)
+    with_start = [law for law in laws if "start_groups" in law.extra]
+    assert with_start
+    tr = sp.rows(TRAIN)
+    y = ds.y[tr]
+    for law in with_start:
+        fitted = law.with_constants(law.extra["start_groups"], group="curve", shared=law.shared)
+        pred = fitted.predict(ds.X(tr), groups=ds.groups[tr].astype(str))
+        err = float(np.sqrt(np.mean((np.log(pred) - np.log(y)) ** 2)))
+        # the engine's constants, mapped from its normalised columns, give its own training error
+        assert err == pytest.approx(law.extra["train_err"], rel=1e-6), law.formula
+        # shared constants are the engine's term constants; every group has the rest
+        assert set(law.shared) <= set(law.params)
+        assert all(set(d) == set(law.params) for d in law.extra["start_groups"].values())
+
+
+def test_per_group_variants_refit_every_constant(grouped):
+    ds, sp, task = _task(grouped, target="loss", features=["size"], group="curve", split="column:split")
+    laws = GrammarEngine().propose(task)
+    variants = [law for law in laws if law.name.endswith("[per group]")]
+    assert variants and all(law.shared == () for law in variants)
+    # and dedupe keeps both a shared law and its per-group variant (same formula)
+    assert len(canon.dedupe(laws)) == len(laws)
+
+
+def test_grouped_discover_recommends_a_good_shared_law(grouped):
+    res = discover.discover(grouped, target="loss", features=["size"], group="curve", split="column:split",
+                            time_budget=8, bootstrap=5)
+    best = res.best_scored
+    assert best.metrics["test"]["r2"] > 0.99
+    # intervals exist for the recommended law, per group
+    assert best.intervals and set(best.intervals) == {f"c{g}" for g in range(6)}
