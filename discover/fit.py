@@ -37,6 +37,7 @@ from .formula import make_symbol
 from .law import Law
 
 MAX_STARTS = 64
+SUBSAMPLE_ROWS = 20_000  # above this, starts are screened and refined on a subsample (polish uses all rows)
 REFINE_TOP = 4
 POLISH_TOP = 2
 
@@ -337,14 +338,20 @@ class _Fitter:
         polish_top = POLISH_TOP if refine_top >= REFINE_TOP else 1
         candidates = []
         starts = self.starts(seed, max_starts, extra_starts)
+        # Many rows: the grid is screened and refined on a fixed random subsample, which only has to
+        # rank basins; the robust polish below always runs on every row.
+        explore = self if self.d.n <= SUBSAMPLE_ROWS else _Fitter(
+            self.c, self.d.subset(np.sort(np.random.default_rng(seed).choice(self.d.n, SUBSAMPLE_ROWS, replace=False))),
+            self.delta)
         if len(starts) > refine_top and self.nl:
             # Screen the grid with one projected-residual evaluation per start, refine the best few.
             def screen(st):
-                x = np.array([self.to_internal(n, st[n]) for n in self.nl])
-                return float(np.sum(self.varpro_residual(x) ** 2))
+                x = np.array([explore.to_internal(n, st[n]) for n in explore.nl])
+                return float(np.sum(explore.varpro_residual(x) ** 2))
             starts = sorted(starts, key=screen)[:refine_top]
         for s in starts:
-            cost, values = self.stage1(s)
+            _, values = explore.stage1(s)
+            cost = self.objective(values) if values is not None else math.inf
             if values is not None and np.isfinite(cost):
                 candidates.append((cost, values))
         for e in extra_starts:  # full published/previous solutions go straight to polish

@@ -97,3 +97,17 @@ def test_grouped_discover_recommends_a_good_shared_law(grouped):
     assert best.metrics["test"]["r2"] > 0.99
     # intervals exist for the recommended law, per group
     assert best.intervals and set(best.intervals) == {f"c{g}" for g in range(6)}
+
+
+def test_no_optimum_in_model_size_or_data():
+    """Bowls (an interior optimum) only for hyperparameters and columns of unknown role, never sizes."""
+    from discover.engines.terms import make_vars, term_library
+
+    rng = np.random.default_rng(0)
+    X = {c: 10 ** rng.uniform(1, 4, 30) for c in ("params", "tokens", "unique_tokens", "learning_rate", "vocab_size")}
+    lib = term_library(make_vars(X, list(X)), kinds=("bowl",))
+    centres = {t.vars[0].name for t in lib if t.kind == "bowl"}
+    assert centres == {"learning_rate", "vocab_size"}
+    # the centre may still move with a size
+    assert any(t.kind == "bowl" and t.vars[0].name == "learning_rate" and t.vars[1].name == "params" for t in lib
+               if len(t.vars) > 1)

@@ -276,6 +276,18 @@ def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]
     return out
 
 
+MONOTONE_ROLES = {"N", "D", "C", "U"}  # model size, data, compute, unique data
+
+
+def _monotone_size(v: Var) -> bool:
+    """True for a plain feature that names a scale (parameters, tokens, compute, unique data):
+    a law for loss has no interior optimum in it. Hyperparameters, vocabulary size and
+    columns of unknown role may have one."""
+    from ..catalog.roles import match_role
+
+    return v.den is None and match_role(v.num) in MONOTONE_ROLES
+
+
 def term_library(vars_: list[Var], kinds=TERM_KINDS, varying=None) -> list[Term]:
     """Every term of the given kinds that makes sense for these variables.
 
@@ -304,6 +316,8 @@ def term_library(vars_: list[Var], kinds=TERM_KINDS, varying=None) -> list[Term]
         out.append(Term("prod", tuple(scale_vars)))
     if "bowl" in kinds:  # optimum in x; its centre may move with one or two other features
         for x in scale_vars:
+            if _monotone_size(x):
+                continue  # more parameters, data or compute never makes loss worse: no optimum in them
             others = [v for v in scale_vars if v is not x]
             out.append(Term("bowl", (x,)))
             out += [Term("bowl", (x, y)) for y in others]
