@@ -235,36 +235,42 @@ def _check_target_args(args):
         raise DataError("--features is required")
 
 
-def _run_table(func, args, out, **kwargs):
-    """Run ``func`` for --target, or for every --targets (one law each, or one shared form)."""
+def _run_table(func, args, **kwargs):
+    """Run ``func`` for --target, or for every --targets (one law each, or one shared form).
+
+    Returns a Result, or {target: Result} for one law per target; nothing is
+    written or printed here, so the progress display is closed first."""
     from . import targets as tg
 
     if not args.targets:
-        res = func(args.table, **kwargs)
-        _write_outputs(res, out, args.table)
-        _show(res, args, out)
-        return [res]
+        return func(args.table, **kwargs)
     kwargs.pop("target")
     if args.shared_form:
-        res = tg.run_shared(func, args.table, args.targets, **kwargs)
-        _write_outputs(res, out, None)
+        return tg.run_shared(func, args.table, args.targets, **kwargs)
+    return tg.run_each(func, args.table, args.targets, **kwargs)
+
+
+def _emit(res, args, out):
+    """Write and show what _run_table returned."""
+    from . import targets as tg
+
+    if not isinstance(res, dict):
+        _write_outputs(res, out, None if args.targets else args.table)
         _show(res, args, out)
-        return [res]
-    results = tg.run_each(func, args.table, args.targets, **kwargs)
-    for t, res in results.items():
-        _write_outputs(res, None if out is None else out / tg.slug(t), None)
-    table = tg.summary(results)
+        return
+    for t, r in res.items():
+        _write_outputs(r, None if out is None else out / tg.slug(t), None)
+    table = tg.summary(res)
     if out is not None:
         from .result import write_text_atomic
 
         write_text_atomic(out / "targets.csv", table.to_csv(index=False))
     if args.json:
-        print(json.dumps({t: r.to_dict() for t, r in results.items()}, indent=1))
+        print(json.dumps({t: r.to_dict() for t, r in res.items()}, indent=1))
     elif not args.quiet:
         from .ui import print_targets
 
         print_targets(table, out)
-    return list(results.values())
 
 
 def _table_kwargs(args) -> dict:
@@ -296,8 +302,9 @@ def _cmd_fit(args) -> int:
     out = _out_dir(args)
     kwargs = _table_kwargs(args)
     with Progress(quiet=args.quiet or args.json, label="fitting laws") as prog:
-        _run_table(fit, args, out, laws=args.law or None, published=args.published,
-                   bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update, **kwargs)
+        res = _run_table(fit, args, laws=args.law or None, published=args.published,
+                         bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update, **kwargs)
+    _emit(res, args, out)
     return 0
 
 
@@ -338,12 +345,14 @@ def _cmd_run(args) -> int:
         ck = out if (out is not None and not args.targets) else None
         with stop_on_signals(stop, say_stopping), \
                 Progress(quiet=quiet, label="searching", budget=args.time_budget) as prog:
-            _run_table(discover, args, out, engines=_csv_list(args.engines), time_budget=args.time_budget,
-                       laws=args.law or None, catalog=not args.no_catalog, progress=prog.update,
-                       checkpoint=ck, stop=stop, **kwargs)
+            res = _run_table(discover, args, engines=_csv_list(args.engines), time_budget=args.time_budget,
+                             laws=args.law or None, catalog=not args.no_catalog, progress=prog.update,
+                             checkpoint=ck, stop=stop, **kwargs)
     if args.resume:
         _write_outputs(res, out, table)
         _show(res, args, out)
+    else:
+        _emit(res, args, out)
     if stop:
         if not args.quiet:
             where = f"; continue with: discover run --resume {out}" if (out is not None and not args.targets) else ""
