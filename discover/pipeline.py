@@ -148,7 +148,7 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
         res_scored.bic = bic(_residuals(y[fit_rows], predict(fitted, fit_rows), log_space), law.n_constants)
         return res_scored
     warm = None
-    # an engine's per-group solution on the training rows (grouped laws with shared constants)
+    # an engine's per-group solution on these training rows, when it handed one (grammar, grouped)
     engine_warm = law.extra.get("start_groups") if per_group else None
     try:
         if len(val):
