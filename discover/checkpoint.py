@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 from .errors import DataError
 from .law import Law
-from .result import Scored, write_json_atomic
+from .result import Scored, read_json, write_json_atomic
 
 CHECKPOINT_NAME = "checkpoint.json"
 CHECKPOINT_SCHEMA = "1"
@@ -160,10 +160,7 @@ class Checkpoint:
         path = checkpoint_path(path)
         if not path.exists():
             raise DataError(f"no checkpoint to resume at {str(path)!r}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise DataError(f"checkpoint {str(path)!r} is not valid JSON: {err}") from None
+        data = read_json(path, f"checkpoint {str(path)!r}")
         if not isinstance(data, dict) or str(data.get("checkpoint_schema")) != CHECKPOINT_SCHEMA:
             raise DataError(f"{str(path)!r} is not a discover checkpoint (schema {CHECKPOINT_SCHEMA})")
         ck = cls(path, data.get("settings") or {}, str(data.get("dataset_hash", "")))
@@ -181,7 +178,7 @@ class Checkpoint:
             raise DataError(f"the table changed since the checkpoint in {str(self.path.parent)!r} was written "
                             f"(hash {dataset_hash[:12]} vs {self.dataset_hash[:12]}); start a new run instead")
         differ = sorted(k for k in set(settings) | set(self.settings)
-                        if k != "data" and _plain(settings.get(k)) != _plain(self.settings.get(k)))
+                        if k != "data" and plain(settings.get(k)) != plain(self.settings.get(k)))
         if differ:
             raise DataError(f"the checkpoint in {str(self.path.parent)!r} was written with other settings "
                             f"({', '.join(differ)}); start a new run or resume without changing them")
@@ -192,6 +189,6 @@ def checkpoint_path(where) -> Path:
     return where if where.suffix == ".json" else where / CHECKPOINT_NAME
 
 
-def _plain(value):
+def plain(value):
     """JSON round trip, so tuples and lists (and int/float) compare as they are stored."""
     return json.loads(json.dumps(value, sort_keys=True, default=str))

@@ -250,11 +250,7 @@ class Result:
             path = path / "results.json"
         if not path.exists():
             raise DataError(f"results file {str(path)!r} does not exist")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise DataError(f"results file {path.name} is not valid JSON: {err}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path, f"results file {path.name}"))
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Result":
@@ -335,6 +331,14 @@ def bootstrap_predictions(scored: Scored, X: Mapping, groups) -> np.ndarray | No
                 values[c][groups == g] = s[g][c][b]
         out[b] = law.evaluate(X, values)
     return out
+
+
+def read_json(path: Path, what: str):
+    """The JSON document at ``path``; a file that is not JSON is a DataError naming ``what``."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{what} is not valid JSON: {err}") from None
 
 
 def write_json_atomic(path, obj) -> Path:

@@ -11,7 +11,6 @@ search with hundreds of candidates fast.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -19,7 +18,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import canon
-from .checkpoint import Checkpoint, StopFlag, checkpoint_path, stop_on_signals
+from .checkpoint import Checkpoint, StopFlag, checkpoint_path, plain, stop_on_signals
 from .engines import EngineTask, get_engine
 from .errors import DataError
 from .formula import symbol_name
@@ -223,7 +222,7 @@ def _settings(data, **kwargs) -> dict:
     if laws is not None:
         items = [laws] if isinstance(laws, (str, Law)) else list(laws)
         kwargs["laws"] = [item.to_dict() if isinstance(item, Law) else item for item in items]
-    return {"data": source, **{k: _plain(v) for k, v in kwargs.items()}}
+    return {"data": source, **{k: plain(v) for k, v in kwargs.items()}}
 
 
 def _laws_back(laws):
@@ -231,9 +230,6 @@ def _laws_back(laws):
         return laws
     return [Law.from_dict(item) if isinstance(item, Mapping) else item for item in laws]
 
-
-def _plain(value):
-    return json.loads(json.dumps(value, default=str))
 
 
 def _shared_for(law, shared) -> list[str]:

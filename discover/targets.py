@@ -46,6 +46,15 @@ def parse_targets(targets, frame: pd.DataFrame | None = None) -> list[str]:
     return names
 
 
+def _read(data, targets, features, group):
+    """The table, its name, the checked target names and the feature list."""
+    frame, default_name = read_table(data)
+    names = parse_targets(targets, frame)
+    feats = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
+    _check_roles(names, feats, group)
+    return frame, default_name, names, feats
+
+
 def _check_roles(names: Sequence[str], features: Sequence[str], group: str | None):
     for t in names:
         if t in features:
@@ -102,10 +111,7 @@ def run_each(func: Callable, data, targets, *, features, group=None, name=None, 
     ``time_budget``, when given, is split evenly between the targets. Each
     Result carries a warning naming the rows dropped for a missing target.
     """
-    frame, default_name = read_table(data)
-    names = parse_targets(targets, frame)
-    feats = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
-    _check_roles(names, feats, group)
+    frame, default_name, names, feats = _read(data, targets, features, group)
     if "time_budget" in kwargs and kwargs["time_budget"] is not None:
         kwargs["time_budget"] = float(kwargs["time_budget"]) / len(names)
     tables = {}
@@ -127,10 +133,7 @@ def run_each(func: Callable, data, targets, *, features, group=None, name=None, 
 
 def run_shared(func: Callable, data, targets, *, features, group=None, name=None, **kwargs):
     """``func`` once on the stacked table: one form, constants refit per target. Returns one Result."""
-    frame, default_name = read_table(data)
-    names = parse_targets(targets, frame)
-    feats = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
-    _check_roles(names, feats, group)
+    frame, default_name, names, feats = _read(data, targets, features, group)
     long, vcol, gcol = melt(frame, names, group)
     res = func(long, target=vcol, features=feats, group=gcol, name=f"{name or default_name}:{'+'.join(names)}",
                **kwargs)

@@ -22,3 +22,19 @@ def chinchilla_csv():
 @pytest.fixture
 def sld():
     return lambda name: shared_path("sld", name)
+
+
+@pytest.fixture
+def task_csv(tmp_path):
+    """Write an engine task's train and validation rows (features N, D; target loss) as a CSV."""
+    import numpy as np
+    import pandas as pd
+
+    def write(task) -> Path:
+        path = tmp_path / "runs.csv"
+        pd.DataFrame({"N": np.concatenate([task.X_train["N"], task.X_val["N"]]),
+                      "D": np.concatenate([task.X_train["D"], task.X_val["D"]]),
+                      "loss": np.concatenate([task.y_train, task.y_val])}).to_csv(path, index=False)
+        return path
+
+    return write

@@ -193,12 +193,9 @@ def test_discover_with_grammar_and_operon_ranks_both():
 
 
 @needs_operon
-def test_cli_run_with_operon(tmp_path):
+def test_cli_run_with_operon(tmp_path, task_csv):
     task = _task(n=60)
-    csv = tmp_path / "runs.csv"
-    pd.DataFrame({"N": np.concatenate([task.X_train["N"], task.X_val["N"]]),
-                  "D": np.concatenate([task.X_train["D"], task.X_val["D"]]),
-                  "loss": np.concatenate([task.y_train, task.y_val])}).to_csv(csv, index=False)
+    csv = task_csv(task)
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "discover.cli", "run", str(csv), "--target", "loss", "--features", "N,D",
                            "--split", "compute:0.2", "--engines", "operon", "--time-budget", "5", "--bootstrap", "0",

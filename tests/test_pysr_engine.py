@@ -333,14 +333,11 @@ def test_discover_skips_pysr_with_a_warning_and_carries_on(no_julia, monkeypatch
     assert any("engine pysr skipped" in w for w in res.to_dict()["warnings"])
 
 
-def test_cli_run_without_julia_exits_zero(tmp_path):
+def test_cli_run_without_julia_exits_zero(tmp_path, task_csv):
     if julia_status()[0]:
         pytest.skip("Julia is available here; this checks the path without it")
     task = _task(n=40)
-    csv = tmp_path / "runs.csv"
-    pd.DataFrame({"N": np.concatenate([task.X_train["N"], task.X_val["N"]]),
-                  "D": np.concatenate([task.X_train["D"], task.X_val["D"]]),
-                  "loss": np.concatenate([task.y_train, task.y_val])}).to_csv(csv, index=False)
+    csv = task_csv(task)
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "discover.cli", "run", str(csv), "--target", "loss", "--features", "N,D",
                            "--engines", "grammar,pysr", "--time-budget", "4", "--bootstrap", "0", "--no-catalog",

@@ -22,6 +22,7 @@ forms are also tried with every constant per group.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -504,10 +505,7 @@ class GrammarEngine:
         """The best small forms again with every constant per group (as published per-group laws
         are fitted), started from the engine's per-group solution: with a few constants and curves
         long enough, per-group exponents can extrapolate better than shared ones."""
-        import dataclasses
-
-        min_rows = self.min_rows
-        small = [f for f in fits if f.form.n_constants <= min(5, max(2, min_rows - 1))]
+        small = [f for f in fits if f.form.n_constants <= min(5, max(2, self.min_rows - 1))]
         out = []
         for f in self._top(small, k):
             law = to_law(f, task)
@@ -598,21 +596,23 @@ def to_law(fit: Fitted, task: EngineTask) -> Law | None:
         # refits of every constant overfit curves of a dozen points), starting from the engine's
         # per-group solution on the same training rows.
         names = set(law.params)
-        local = {"E", "A", *[str(c) for c in cs]} if form.link in ("id", "log") else {"E", "A"}
-        if form.link == "pow":
-            local = {str(c) for c in cs}
+        coef_names = {str(c) for c in cs}  # the law's names for the engine's linear coefficients
+        local = {"fexp": {"E", "A"}, "pow": coef_names}.get(form.link, {"E", "A"} | coef_names)
         shared = tuple(sorted(names - local))
         per_group = _group_starts(form, fit.coefs, fe, eta, pieces, starts, task)
         if per_group is not None:
-            extra["start_groups"] = {g: {n: v for n, v in d.items() if n in names} for g, d in per_group.items()}
+            extra["start_groups"] = _only(per_group, names)
         if "backtest_fit" in fit.extra:  # the same from the engine's own fit on the backtest rows
             eta_b, coefs_b = fit.extra["backtest_fit"]
             bt = _group_starts(form, coefs_b, fe, eta_b, pieces, _eta_starts(form, fe, eta_b, starts), task)
             if bt is not None:
-                extra["start_groups_backtest"] = {g: {n: v for n, v in d.items() if n in names} for g, d in bt.items()}
-    import dataclasses
-
+                extra["start_groups_backtest"] = _only(bt, names)
     return dataclasses.replace(law, name=law.formula, shared=shared, extra=extra)
+
+
+def _only(per_group: dict, names) -> dict:
+    """Per-group constants restricted to the law's own constants."""
+    return {g: {n: v for n, v in d.items() if n in names} for g, d in per_group.items()}
 
 
 def _eta_starts(form: Form, fe: _FormEval, eta, like: dict) -> dict:
