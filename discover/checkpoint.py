@@ -142,6 +142,11 @@ class Checkpoint:
         self.save()
 
     # ------------------------------------------------------------ disk
+    def enter(self, phase: str) -> None:
+        """Mark the search's phase (score, bootstrap, done, interrupted) and save."""
+        self.phase = phase
+        self.save(force=True)
+
     def to_dict(self) -> dict:
         return {"checkpoint_schema": CHECKPOINT_SCHEMA, "dataset_hash": self.dataset_hash, "phase": self.phase,
                 "settings": self.settings, "engines": self.engines, "scored": self.scored, "bootstrap": self.boot,

@@ -17,7 +17,8 @@ terms, so every candidate goes through one fitter.
    the solution, percentile intervals for every constant.
 
 Per-group fitting fits one form with constants per group; named constants may
-be shared across groups (fitted jointly). Everything is deterministic for a seed.
+be shared across groups (fitted jointly): :mod:`discover.fit_groups`. Everything is
+deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -402,107 +403,6 @@ def huber_cost(r: np.ndarray, delta: float) -> float:
     return total if np.isfinite(total) else math.inf
 
 
-# --------------------------------------------------------------------------- grouped joint fit
-class _JointFitter:
-    """One form over several groups with some constants shared (fitted jointly)."""
-
-    def __init__(self, comp: _Compiled, blocks: dict, shared: Sequence[str], delta: float):
-        self.comp = comp
-        self.blocks = blocks  # group -> _Data
-        self.shared = list(shared)
-        self.local = [n for n in comp.law.params if n not in shared]
-        self.delta = delta
-        self.fitters = {g: _Fitter(comp, d, delta) for g, d in blocks.items()}
-
-    def unpack(self, x):
-        k = len(self.shared)
-        shared = dict(zip(self.shared, x[:k]))
-        out = {}
-        for i, g in enumerate(self.blocks):
-            loc = x[k + i * len(self.local): k + (i + 1) * len(self.local)]
-            out[g] = {**shared, **dict(zip(self.local, loc))}
-        return out
-
-    def residual(self, x):
-        vals = self.unpack(x)
-        return np.concatenate([f.d.residual(f.predict(vals[g])) for g, f in self.fitters.items()])
-
-    @property
-    def projectable(self) -> bool:
-        """True when every constant that is not shared enters linearly: then the joint
-        problem is a search over the shared constants alone (variable projection)."""
-        return set(self.comp.nonlinear) <= set(self.shared)
-
-    def project(self, shared0: Mapping[str, float]) -> dict | None:
-        """Shared constants by variable projection (per-group linear solves inside)."""
-        f0 = next(iter(self.fitters.values()))
-        nl = self.comp.nonlinear
-        x0 = np.array([f0.to_internal(n, shared0[n]) for n in nl])
-        lo, hi = f0.bounds_internal(nl)
-        x0 = np.clip(x0, lo, hi)
-
-        def resid(x):
-            return np.concatenate([f.varpro_residual(x) for f in self.fitters.values()])
-
-        try:
-            res = least_squares(resid, x0, bounds=(lo, hi), method="trf", x_scale="jac",
-                                max_nfev=100 + 30 * len(x0), ftol=1e-9, xtol=1e-9)
-        except (ValueError, np.linalg.LinAlgError):
-            return None
-        theta = {n: f0.from_internal(n, v) for n, v in zip(nl, res.x)}
-        out = {}
-        for g, f in self.fitters.items():
-            coef, _ = f.solve_linear(np.array([theta[n] for n in nl]))
-            if coef is None:
-                return None
-            out[g] = {**theta, **{n: float(c) for n, c in zip(f.lin, coef)},
-                      **{n: shared0[n] for n in self.shared if n not in theta}}
-        return out
-
-    def jacobian(self, x):
-        """Block Jacobian: shared columns for every group's rows, local columns for its own."""
-        vals = self.unpack(x)
-        k, L = len(self.shared), len(self.local)
-        names = list(self.comp.law.params)
-        idx = {n: i for i, n in enumerate(names)}
-        rows = [f.d.n for f in self.fitters.values()]
-        J = np.zeros((sum(rows), len(x)))
-        r0 = 0
-        for gi, (g, f) in enumerate(self.fitters.items()):
-            v = [np.float64(vals[g][n]) for n in names]
-            with np.errstate(all="ignore"):
-                pred = _bcast(self.comp.full(*f.d.cols, *v), f.d.n)
-                D = np.column_stack([_bcast(d, f.d.n) for d in self.comp.grad(*f.d.cols, *v)])
-            Jg = f.d.residual_jac(pred, D)
-            sl = slice(r0, r0 + f.d.n)
-            J[sl, :k] = Jg[:, [idx[n] for n in self.shared]]
-            J[sl, k + gi * L: k + (gi + 1) * L] = Jg[:, [idx[n] for n in self.local]]
-            r0 += f.d.n
-        return np.where(np.isfinite(J), J, 0.0)
-
-    def run(self, init: dict, fast: bool = False):
-        """``init``: group -> constants (independent per-group fits, or a projected start).
-        ``fast`` (bootstrap refits from the solution of a nearby problem) stops sooner."""
-        groups = list(self.blocks)
-        x0 = [float(np.median([init[g][n] for g in groups])) for n in self.shared]
-        for g in groups:
-            x0 += [init[g][n] for n in self.local]
-        law = self.comp.law
-        lo = [law.params[n].lower for n in self.shared] + [law.params[n].lower for _ in groups for n in self.local]
-        hi = [law.params[n].upper for n in self.shared] + [law.params[n].upper for _ in groups for n in self.local]
-        x0 = np.clip(np.array(x0), lo, hi)
-        # x holds the constants themselves (no log transform here), so the analytic gradient applies as is
-        jac = self.jacobian if self.comp.grad is not None else "2-point"
-        big = len(x0) > 30  # many groups: iterative trust-region steps instead of a dense SVD each step
-        res = least_squares(self.residual, x0, jac=jac, bounds=(lo, hi), method="trf", loss="huber",
-                            f_scale=self.delta, x_scale="jac", max_nfev=30 if fast else min(100 * (len(x0) + 1), 200),
-                            ftol=1e-6 if fast else 1e-8, xtol=1e-6 if fast else 1e-8,
-                            tr_solver="lsmr" if big else "exact")
-        vals = self.unpack(res.x)
-        cost = huber_cost(self.residual(res.x), self.delta)
-        return cost, vals, bool(res.status > 0 and np.isfinite(cost)), res.message
-
-
 # --------------------------------------------------------------------------- public API
 def fit_law(
     law: Law,
@@ -575,57 +475,11 @@ def fit_law(
             _bootstrap(result, comp, data, delta, bootstrap, seed)
         return result
 
-    groups = np.asarray(groups).astype(str)
-    labels = list(dict.fromkeys(groups.tolist()))
-    blocks = {}
-    for g in labels:
-        idx = np.flatnonzero(groups == g)
-        blocks[g] = _Data([c[idx] for c in cols], y[idx], w[idx], log_space, None)
-    values, ok_all, cost_all, msgs, ns_all = {}, True, 0.0, [], 0
-    previous: list[dict] = []
-    if shared and warm is not None and all(_complete(warm.get(g), law) for g in blocks):
-        cost_all, values, ok_all, msg = _JointFitter(comp, blocks, shared, delta).run(warm)
-        result = _grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name, shared)
-        if bootstrap:
-            _bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
-        return result
-    if shared:
-        joint = _JointFitter(comp, blocks, shared, delta)
-        start = next((st for st in starts if all(n in st for n in shared)), None)
-        projected = joint.project(start) if (start is not None and joint.projectable) else None
-        if projected is not None:  # no per-group multi-start needed: polish the projected solution
-            cost_all, values, ok_all, msg = joint.run(projected)
-            return _grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name, shared)
-    for g, d in blocks.items():
-        if d.n < law.n_constants and not shared:
-            raise DataError(f"group {g!r} has {d.n} training rows, fewer than the {law.n_constants} constants of law {law.name}")
-        fitter = _Fitter(comp if not shared else compile_law(law), d, delta)
-        near = None if (warm is None or shared) else warm.get(g)
-        if _complete(near, law):
-            cost, vals, ok, msg = fitter.polish(near)
-            ns = 1
-        else:
-            # Groups share a form, so the last groups' solutions are good starts: later groups
-            # screen the same grid but refine fewer starts.
-            cost, vals, ok, msg, ns = fitter.run(seed, max_starts, [*starts, *previous[-2:]],
-                                                 refine_top=2 if (previous or quick) else None)
-        if vals is not None:
-            previous.append(vals)
-        if vals is None:
-            return FitResult(law, False, math.inf, f"group {g}: {msg}")
-        values[g], ok_all, cost_all, ns_all = vals, ok_all and ok, cost_all + cost, ns_all + ns
-        if not ok:
-            msgs.append(f"group {g}: {msg}")
-    if shared:
-        joint = _JointFitter(comp, blocks, shared, delta)
-        cost_all, values, ok_all, msg = joint.run(values)
-        msgs = [] if ok_all else [str(msg)]
-    result = _grouped_result(law, values, ok_all, cost_all, msgs, ns_all, group_name, shared)
-    if bootstrap and not shared:
-        _bootstrap_groups(result, comp, blocks, delta, bootstrap, seed)
-    elif bootstrap:
-        _bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
-    return result
+    from .fit_groups import fit_grouped  # here, not at the top: fit_groups builds on this module
+
+    return fit_grouped(law, comp, cols, y, w, groups, shared=shared, delta=delta, log_space=log_space, seed=seed,
+                       max_starts=max_starts, starts=starts, quick=quick, warm=warm, bootstrap=bootstrap,
+                       group_name=group_name)
 
 
 def _complete(values, law: Law) -> bool:
@@ -636,13 +490,6 @@ def _complete(values, law: Law) -> bool:
         return all(math.isfinite(float(values[n])) for n in law.params)
     except (KeyError, TypeError, ValueError):
         return False
-
-
-def _grouped_result(law, values, ok, cost, msgs, n_starts, group_name, shared) -> FitResult:
-    constants = {g: {k: float(v[k]) for k in law.params} for g, v in values.items()}
-    fitted = law.with_constants(constants, group=group_name or "group", shared=shared)
-    bounds = sorted({b for v in values.values() for b in _at_bounds(law, v)})
-    return FitResult(fitted, ok, cost, "; ".join(msgs[:3]), bounds, n_starts=n_starts)
 
 
 def _unidentifiable(fitter: "_Fitter", values: Mapping[str, float], tol: float = 1e-10) -> list[str]:
@@ -705,45 +552,6 @@ def _bootstrap(result: FitResult, comp, data: _Data, delta, B: int, seed: int):
             draws[n].append(float(vals[n]))
     result.samples = draws
     result.intervals = {n: _interval(v) for n, v in draws.items()}
-
-
-def _bootstrap_groups(result: FitResult, comp, blocks: dict, delta, B: int, seed: int):
-    rng = np.random.default_rng(seed + 7919)
-    samples, intervals = {}, {}
-    for g, d in blocks.items():
-        base = result.law.constants[g]
-        draws = {n: [] for n in base}
-        for _ in range(B):
-            idx = rng.integers(0, d.n, d.n)
-            vals = _refit_warm(comp, d.subset(idx), delta, base)
-            if vals is None:
-                continue
-            for n in draws:
-                draws[n].append(float(vals[n]))
-        samples[g] = draws
-        intervals[g] = {n: _interval(v) for n, v in draws.items()}
-    result.samples = samples
-    result.intervals = intervals
-
-
-def _bootstrap_joint(result: FitResult, comp, blocks: dict, shared, delta, B: int, seed: int):
-    """Rows resampled within every group, the joint fit (shared constants) redone warm per draw."""
-    rng = np.random.default_rng(seed + 7919)
-    base = result.law.constants
-    samples = {g: {n: [] for n in base[g]} for g in blocks}
-    for _ in range(B):
-        draw = {g: d.subset(rng.integers(0, d.n, d.n)) for g, d in blocks.items()}
-        try:
-            cost, vals, _, _ = _JointFitter(comp, draw, shared, delta).run(base, fast=True)
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        if not np.isfinite(cost):
-            continue
-        for g in blocks:
-            for n in samples[g]:
-                samples[g][n].append(float(vals[g][n]))
-    result.samples = samples
-    result.intervals = {g: {n: _interval(v) for n, v in d.items()} for g, d in samples.items()}
 
 
 def _interval(values: Sequence[float], level: float = 0.95):

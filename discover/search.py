@@ -145,8 +145,7 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
     grace = bool(stop)  # stopped during the search: still score the catalog and the engines' best few
     candidates = canon.dedupe([*fixed, *known, *(canon.simplify_law(law) for law in proposed)])
     if ck:
-        ck.phase = "score"
-        ck.save(force=True)
+        ck.enter("score")
     scored = []
     for i, law in enumerate(candidates):
         if stop and not grace:
@@ -164,11 +163,10 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
     tolerance = settings["tolerance"]
     ranked, rec, _ = rank(scored, dataset.target_positive, tolerance=tolerance)
     bootstrap = settings["bootstrap"]
+    n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
     if bootstrap and not stop:
         if ck:
-            ck.phase = "bootstrap"
-            ck.save(force=True)
-        n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
+            ck.enter("bootstrap")
         top = set(range(min(n_top, len(ranked))))
         if rec is not None:
             top.add(rec)
@@ -187,10 +185,9 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
         warnings.append(f"interrupted ({stop.reason}): these are the best laws found so far"
                         + ("; continue with resume" if ck else ""))
     if ck:
-        ck.phase = "interrupted" if stop else "done"
-        ck.save(force=True)
+        ck.enter("interrupted" if stop else "done")
     options = {"seed": seed, "delta": "auto" if delta is None else delta, "bootstrap": bootstrap,
-               "bootstrap_top": BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP, "engines": list(engines), "time_budget": settings["time_budget"],
+               "bootstrap_top": n_top, "engines": list(engines), "time_budget": settings["time_budget"],
                "catalog": settings["catalog"], "shared": list(shared), "val_frac": settings["val_frac"],
                "tolerance": tolerance,
                "protocol": "engines see train and val rows only; val metrics from a fit on train rows; "
