@@ -35,19 +35,21 @@ def fit_grouped(law: Law, comp: _Compiled, cols, y, w, groups, *, shared: Sequen
         blocks[g] = _Data([c[idx] for c in cols], y[idx], w[idx], log_space, None)
     values, ok_all, cost_all, msgs, ns_all = {}, True, 0.0, [], 0
     previous: list[dict] = []
-    if shared and warm is not None and all(_complete(warm.get(g), law) for g in blocks):
-        cost_all, values, ok_all, msg = _JointFitter(comp, blocks, shared, delta).run(warm)
-        result = _grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name, shared)
-        if bootstrap:
-            _bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
-        return result
     if shared:
+        # No per-group multi-start when the joint fit has a start: a warm solution, or the
+        # projected one (variable projection over the shared constants)
         joint = _JointFitter(comp, blocks, shared, delta)
-        start = next((st for st in starts if all(n in st for n in shared)), None)
-        projected = joint.project(start) if (start is not None and joint.projectable) else None
-        if projected is not None:  # no per-group multi-start needed: polish the projected solution
-            cost_all, values, ok_all, msg = joint.run(projected)
-            return _grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name, shared)
+        init = warm if warm is not None and all(_complete(warm.get(g), law) for g in blocks) else None
+        if init is None:
+            start = next((st for st in starts if all(n in st for n in shared)), None)
+            init = joint.project(start) if (start is not None and joint.projectable) else None
+        if init is not None:
+            cost_all, values, ok_all, msg = joint.run(init)
+            result = _grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name,
+                                     shared)
+            if bootstrap:
+                _bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
+            return result
     for g, d in blocks.items():
         if d.n < law.n_constants and not shared:
             raise DataError(f"group {g!r} has {d.n} training rows, fewer than the {law.n_constants} constants of law {law.name}")

@@ -110,3 +110,20 @@ def test_many_rows_are_screened_on_a_subsample_and_polished_on_all(monkeypatch):
     assert seen and set(seen) == {500}  # every stage-1 refinement ran on the subsample
     for k, v in full.law.constants.items():
         assert sub.law.constants[k] == pytest.approx(v, rel=1e-4)
+
+
+@pytest.mark.parametrize("how", ["multi-start", "projected", "warm"])
+def test_shared_constants_get_bootstrap_intervals_on_every_path(how):
+    """A grouped law with a shared exponent has per-group intervals whichever way its fit starts."""
+    rng = np.random.default_rng(1)
+    x = np.tile(np.logspace(2, 6, 12), 3)
+    g = np.repeat(["a", "b", "c"], 12)
+    y = np.array([{"a": 1.0, "b": 1.5, "c": 2.0}[k] for k in g]) + 5.0 * x ** -0.4
+    y = y * np.exp(rng.normal(0, 0.002, len(y)))
+    law = Law.from_formula("E + A*x**(-a)", ["x"])
+    first = fit_law(law, {"x": x}, y, groups=g, shared=["a"], group_name="g")
+    kw = {"projected": dict(starts=[{"a": 0.3}]), "warm": dict(warm=first.law.constants)}.get(how, {})
+    res = fit_law(law, {"x": x}, y, groups=g, shared=["a"], group_name="g", bootstrap=8, **kw)
+    assert set(res.intervals) == {"a", "b", "c"}
+    lo, hi = res.intervals["b"]["a"]
+    assert lo <= res.law.constants["b"]["a"] <= hi
