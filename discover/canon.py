@@ -3,8 +3,8 @@
 Two candidates are the same *form* when they differ only in the names or
 values of their constants. The skeleton (every constant replaced by one
 placeholder) catches most duplicates cheaply; :func:`equivalent` is the
-stronger check used to score recovery — each form must reproduce the other's
-predictions on sample inputs once its constants are refit.
+stronger check used to score recovery — each form, refit, must reproduce the
+other's curves on the task's inputs, the candidate's at generic constants.
 """
 
 from __future__ import annotations
@@ -59,11 +59,21 @@ def dedupe(laws: list[Law]) -> list[Law]:
     return out
 
 
-def equivalent(a: Law, b: Law, X: Mapping[str, np.ndarray], *, rtol: float = 1e-3, seed: int = 0) -> bool:
-    """True when ``b``'s form, refit, reproduces fitted law ``a`` on inputs X, and vice versa.
+def equivalent(a: Law, b: Law, X: Mapping[str, np.ndarray], *, rtol: float = 1e-3, seed: int = 0,
+               draws: int = 3, spread: float = 0.3) -> bool:
+    """True when forms ``a`` (fitted) and ``b`` describe the same family of curves on inputs X.
 
-    ``a`` must have constants. Both directions must hold so that a form with
-    extra freedom is not called equivalent to a smaller one.
+    Both inclusions are checked numerically, which is stricter than comparing
+    two fitted curves: ``b`` refit must reproduce ``a``; and at ``draws``
+    generic points of ``b``'s family — ``b``'s own constants (those it was
+    found with; when it has none, its refit to ``a``) each scaled by a random
+    factor exp(N(0, spread)) — ``a`` refit must reproduce ``b``. A bigger form
+    that merely contains ``a`` fails the second test (its extra freedom, moved
+    off ``a``'s curve, makes curves ``a`` cannot follow); a reparametrisation
+    of ``a`` passes both. A term whose contribution in ``b`` as found is below
+    ``rtol`` stays below it when scaled, so forms that differ only by such
+    negligible terms count as the same (the canonical form drops constants
+    that do not matter). ``a`` must have constants.
     """
     from .fit import fit_law
 
@@ -77,9 +87,23 @@ def equivalent(a: Law, b: Law, X: Mapping[str, np.ndarray], *, rtol: float = 1e-
     rb = fit_law(b, X, ya, delta=1.0, seed=seed)
     if rb.law.constants is None or not _close(ya, rb.law.predict(X), rtol):
         return False
-    yb = rb.law.predict(X)
-    ra = fit_law(dataclasses.replace(a, constants=None), X, yb, delta=1.0, seed=seed, starts=[a.constants])
-    return ra.law.constants is not None and _close(yb, ra.law.predict(X), rtol)
+    point = b.constants if isinstance(b.constants, Mapping) and not b.grouped else rb.law.constants
+    rng = np.random.default_rng(seed)
+    base = dataclasses.replace(a, constants=None)
+    checked = 0
+    for _ in range(10 * draws):
+        if checked == draws:
+            break
+        moved = {k: v * float(np.exp(rng.normal(0.0, spread))) for k, v in point.items()}
+        with np.errstate(all="ignore"):
+            yb = b.with_constants(moved).predict(X)
+        if not np.all(np.isfinite(yb)) or (np.all(ya > 0) and not np.all(yb > 0)):
+            continue  # this draw left the family's usable range; draw again
+        checked += 1
+        ra = fit_law(base, X, yb, delta=1.0, seed=seed, starts=[a.constants])
+        if ra.law.constants is None or not _close(yb, ra.law.predict(X), rtol):
+            return False
+    return checked == draws
 
 
 def _close(y1, y2, rtol) -> bool:

@@ -1,16 +1,38 @@
 """Choosing a law: Pareto front of validation error against complexity.
 
 The recommended law is picked on validation data only (test metrics are
-computed after and only reported). Among laws whose validation error is within
-a small tolerance of the best, the simplest is recommended: a law that is
+computed after and only reported). Among laws whose validation error cannot be
+told apart from the best one's, the simplest is recommended: a law that is
 barely better on a handful of validation runs but twice as long is more likely
 to have fitted noise than found structure.
+
+"Cannot be told apart" is the standard-error rule, made paired: on the
+same validation rows, the excess squared error of a law over the
+best law is averaged row by row, and a law is within noise of the best when
+that mean excess is at most ``z`` standard errors. Paired differences matter:
+two laws that err alike on most rows differ by much less than either's own
+error spread, so a law that is better on nearly every row stays better, while
+a law that wins by luck on a few rows does not crowd out a simpler one.
+The validation band can be small, so the rows the law was fitted on get a
+veto: a simpler law whose BIC is far worse than the best law's (the fitted
+rows speak strongly against it) is not as good, however close on validation.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
+
+import numpy as np
+
+
+#: Standard errors of paired excess error within which a law counts as good as the best: two,
+#: because the best is the best of many candidates on the same rows, so its own error is
+#: optimistically low (on the synthetic suite one standard error kept overfitted forms).
+Z = 2.0
+#: BIC above the best law's beyond which the fitted rows speak "very strongly" against a law
+#: (Kass & Raftery 1995), so it cannot replace the best however close it is on validation rows.
+MAX_BIC_GAP = 10.0
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -29,15 +51,78 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 
 def recommend(errors: Sequence[float], complexities: Sequence[float], *, tolerance: float = 0.02,
-              eligible: Sequence[bool] | None = None) -> int | None:
-    """Index of the simplest law whose error is within ``tolerance`` (relative) of the best.
+              eligible: Sequence[bool] | None = None, residuals: Sequence[Mapping[str, Sequence[float]]] | None = None,
+              weights: Mapping[str, float] | None = None, z: float = Z, bics: Sequence[float] | None = None,
+              max_bic_gap: float = MAX_BIC_GAP) -> int | None:
+    """Index of the simplest law on the Pareto front that is as good as the best one.
 
-    Only laws on the Pareto front and marked eligible are considered.
+    A law is as good when its error is within ``tolerance`` (relative) of the
+    best or, given each law's per-row ``residuals`` by band ({band: values} on
+    the same rows for every law) and band ``weights``, when its paired excess
+    squared error over the best law is within ``z`` standard errors
+    (:func:`paired_excess`) and, given ``bics``, its BIC on the fitted rows is
+    at most ``max_bic_gap`` above the best law's. Only laws marked eligible are
+    considered.
     """
     pts = [(e if (eligible is None or eligible[i]) else math.inf, c) for i, (e, c) in enumerate(zip(errors, complexities))]
     front = pareto_front(pts)
     if not front:
         return None
-    best = min(pts[i][0] for i in front)
-    ok = [i for i in front if pts[i][0] <= best * (1 + tolerance) + 1e-15]
+    best_i = min(front, key=lambda i: (pts[i][0], pts[i][1]))
+    best = pts[best_i][0]
+
+    def as_good(i: int) -> bool:
+        if pts[i][0] <= best * (1 + tolerance) + 1e-15:
+            return True
+        if residuals is None:
+            return False
+        excess, se = paired_excess(residuals[i], residuals[best_i], weights or {})
+        if not (math.isfinite(excess) and excess <= z * se):
+            return False
+        # a few validation rows cannot tell every law apart (a law that ignores a feature can look
+        # fine on them); one that the fitted rows speak strongly against is not as good
+        return bics is None or not math.isfinite(bics[best_i]) or bics[i] <= bics[best_i] + max_bic_gap
+
+    ok = [i for i in front if as_good(i)]
     return min(ok, key=lambda i: (pts[i][1], pts[i][0]))
+
+
+def paired_excess(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]],
+                  weights: Mapping[str, float]) -> tuple[float, float]:
+    """Mean excess squared residual of law ``a`` over law ``b`` and its standard error.
+
+    Bands (validation, backtest) present for both laws with the same number of
+    rows are compared row by row; each band's mean difference is weighted by
+    ``weights`` (default 1) and the weights normalised, so the excess is on the
+    scale of a mean squared error. (inf, 0) when nothing can be compared or a
+    residual is not finite.
+    """
+    total_w, mean, var = 0.0, 0.0, 0.0
+    parts = []
+    for band, ra in a.items():
+        rb = b.get(band)
+        if rb is None or len(ra) != len(rb) or len(ra) < 2:
+            continue
+        d = _floats(ra) ** 2 - _floats(rb) ** 2
+        if not np.all(np.isfinite(d)):
+            return math.inf, 0.0
+        w = float(weights.get(band, 1.0))
+        parts.append((w, float(d.mean()), float(d.var(ddof=1)) / len(d)))
+        total_w += w
+    if not parts or total_w <= 0:
+        return math.inf, 0.0
+    for w, m, v in parts:
+        mean += w / total_w * m
+        var += (w / total_w) ** 2 * v
+    return mean, math.sqrt(var)
+
+
+def _floats(values: Sequence) -> np.ndarray:
+    """Residuals as floats; those read back from JSON may carry 'inf'/'nan' as text."""
+    out = np.empty(len(values))
+    for i, v in enumerate(values):
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            out[i] = math.nan
+    return out

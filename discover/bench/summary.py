@@ -180,7 +180,10 @@ def markdown(cells: pd.DataFrame, tasks: pd.DataFrame, engines: pd.DataFrame) ->
              "Test R² of the recommended law (chosen on validation rows only) beside the best catalog law "
              "refit on the same rows (the best by test R², an optimistic baseline) and the best catalog law "
              "with its published constants. Means over seeds. 'catalog picked' is the share of cells whose "
-             "recommended law is a catalog law: a recovery there is the catalog's, not the engine's.", "",
+             "recommended law is a catalog law: a recovery there is the catalog's, not the engine's. "
+             "'recovered': the recommended law's form is the true one — each form, refit, reproduces the "
+             "other's curves on the task's inputs to 0.1 %, the recommended form at generic constants near "
+             "those it was found with (discover.canon.equivalent).", "",
              "## Engines", "", _md_table(*_rows(engines, _ENGINE_VIEW)), "",
              "## Tasks", "", _md_table(*_rows(tasks, _TASK_VIEW)), "",
              "## Cells", "", _md_table(*_rows(cells, _CELL_VIEW)), ""]

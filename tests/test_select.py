@@ -1,0 +1,59 @@
+"""Choosing the recommended law: Pareto front and the paired one-standard-error rule."""
+
+import math
+
+import numpy as np
+
+from discover.select import paired_excess, pareto_front, recommend
+
+RNG = np.random.default_rng(0)
+NOISE = RNG.normal(0, 0.01, 40)
+
+
+def _rmse(r):
+    return float(np.sqrt(np.mean(np.square(r))))
+
+
+def test_pareto_front_keeps_undominated_points_sorted_by_complexity():
+    assert pareto_front([(0.1, 5), (0.2, 3), (0.15, 6), (math.inf, 1)]) == [1, 0]
+
+
+def test_a_law_that_wins_by_luck_on_a_few_rows_does_not_crowd_out_a_simpler_one():
+    simple = NOISE + np.random.default_rng(1).normal(0, 0.003, 40)  # the true form: only noise left
+    lucky = NOISE.copy()
+    lucky[:3] *= 0.2                                  # a longer form that bent towards three noisy rows
+    errs, cx = [_rmse(lucky), _rmse(simple)], [30, 12]
+    assert errs[0] < errs[1] * 0.98                   # beyond the plain relative tolerance
+    assert recommend(errs, cx) == 0                   # which alone keeps the lucky law
+    res = [{"val": lucky}, {"val": simple}]
+    assert recommend(errs, cx, residuals=res) == 1
+
+
+def test_a_law_better_on_nearly_every_row_stays_recommended():
+    better = NOISE
+    worse = NOISE * 1.15                              # the simpler form misses a little more on every row
+    errs, cx = [_rmse(better), _rmse(worse)], [30, 12]
+    assert recommend(errs, cx, residuals=[{"val": better}, {"val": worse}]) == 0
+
+
+def test_paired_excess_weights_bands_and_compares_only_shared_bands():
+    a = {"val": np.full(10, 0.02), "backtest": np.full(10, 0.01)}
+    b = {"val": np.full(10, 0.01)}
+    ex, se = paired_excess(a, b, {"val": 2.0, "backtest": 1.0})
+    assert math.isclose(ex, 0.02**2 - 0.01**2) and se == 0.0
+    b["backtest"] = np.zeros(10)
+    ex, _ = paired_excess(a, b, {"val": 2.0, "backtest": 1.0})
+    assert math.isclose(ex, (2 * (0.02**2 - 0.01**2) + 0.01**2) / 3)
+
+
+def test_paired_excess_of_a_law_with_non_finite_residuals_is_infinite():
+    assert paired_excess({"val": [0.1, "inf", 0.2]}, {"val": [0.1, 0.1, 0.1]}, {})[0] == math.inf
+    assert paired_excess({"val": [0.1, 0.2]}, {"backtest": [0.1, 0.1]}, {})[0] == math.inf
+
+
+def test_a_simpler_law_the_fitted_rows_speak_against_does_not_replace_the_best():
+    better = NOISE
+    close = NOISE + np.random.default_rng(1).normal(0, 0.003, 40)  # as good on the few validation rows ...
+    errs, cx, res = [_rmse(better), _rmse(close)], [30, 12], [{"val": better}, {"val": close}]
+    assert recommend(errs, cx, residuals=res, bics=[-500.0, -495.0]) == 1
+    assert recommend(errs, cx, residuals=res, bics=[-500.0, -450.0]) == 0  # ... but far worse where fitted
