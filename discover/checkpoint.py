@@ -138,7 +138,7 @@ class Checkpoint:
         return None if d is None else Scored.from_dict(d)
 
     def record_scored(self, law: Law, scored: Scored, boot: bool = False) -> None:
-        (self.boot if boot else self.scored)[law_key(law)] = scored.to_dict()
+        (self.boot if boot else self.scored)[law_key(law)] = scored.to_dict(residuals=True)
         self.save()
 
     # ------------------------------------------------------------ disk

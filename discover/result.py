@@ -49,10 +49,16 @@ class Scored:
     def error(self, split: str, log_space: bool) -> float:
         return error_of(self.metrics.get(split), log_space)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, residuals: bool = False) -> dict:
+        """Plain JSON data. The per-row selection residuals in the metrics (one number per
+        validation row, used to choose) stay out unless asked for: a checkpoint keeps them,
+        results.json would grow with the table."""
         d = self.law.to_dict()
+        metrics = self.metrics if residuals else {
+            k: ({kk: vv for kk, vv in v.items() if kk != "residuals"} if isinstance(v, Mapping) else v)
+            for k, v in (self.metrics or {}).items()}
         d.update(
-            metrics=_clean(self.metrics),
+            metrics=_clean(metrics),
             converged=bool(self.converged),
             status=self.status,
             message=self.message,

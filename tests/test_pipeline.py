@@ -73,3 +73,12 @@ def test_user_formula_and_unknown_law(chinchilla_csv):
     res = discover.fit(chinchilla_csv, target="loss", features=["params", "tokens"], laws=["E + A*params^(-a)"],
                        split="compute:0.2", bootstrap=0)
     assert res.laws[0].law.provenance == "user formula"
+
+
+def test_selection_residuals_are_kept_in_memory_not_in_results_json(chinchilla_csv, tmp_path):
+    res = discover.fit(chinchilla_csv, target="loss", features=["params", "tokens"], split="compute:0.2",
+                       laws=["hoffmann2022", "E + A/params**a"], bootstrap=0)
+    val = res.laws[0].metrics["val"]
+    assert len(val["residuals"]) == val["n"] > 0  # what the paired selection rule compares row by row
+    assert "residuals" not in res.to_json(tmp_path / "results.json").read_text()
+    assert len(res.laws[0].to_dict(residuals=True)["metrics"]["val"]["residuals"]) == val["n"]
