@@ -123,6 +123,8 @@ def test_get_accepts_friendly_aliases():
         ("global_batch_size", "B"),
         ("dense_parameter_count", "N"),
         ("numparams", "N"),
+        ("examples", "D"),
+        ("Seen Examples", "D"),
         # things that are not roles
         ("hidden_size", None),
         ("weight_decay", None),

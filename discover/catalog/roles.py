@@ -47,7 +47,7 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tokens", "num_tokens", "data", "data_size", "sft_data_size",
             "num_characters", "dataset_size", "seen_examples", "n_tokens",
             "train_tokens", "samples", "training_tokens", "num_samples",
-            "num_examples", "characters",
+            "num_examples", "characters", "examples", "train_examples",
         ),
     ),
     "C": (
