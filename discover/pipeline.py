@@ -170,7 +170,7 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
                 # a backtest fit with fewer spare rows than constants in some group mostly
                 # measures how unstable a fit on too few rows is, not how the form extrapolates
                 # (and it stops saying anything at all when the rows are interpolated exactly):
-                # no backtest for this law then, it is judged on the validation band
+                # no backtest is reported for this law then
                 local = law.n_constants - len(shared)
                 _, counts = np.unique(groups_all[bt_fit], return_counts=True)
                 if counts.min() < 2 * local:
@@ -181,7 +181,7 @@ def score_law(law: Law, dataset: Dataset, split: Split, *, published=False, delt
                 except DataError:  # too few rows (in some group) below the backtest band: no backtest here
                     bt = None
                 if bt is not None:
-                    m[BACKTEST] = (_band_metrics(y[bt_eval], predict(bt.law, bt_eval), log_space) if bt.law.constants is not None
+                    m[BACKTEST] = (metrics(y[bt_eval], predict(bt.law, bt_eval)) if bt.law.constants is not None
                                    else {"n": int(len(bt_eval)), "rmse_log": math.inf, "rmse": math.inf})
         else:
             m[VAL] = {"n": 0}
@@ -252,7 +252,7 @@ def score_law_safely(law: Law, dataset: Dataset, split: Split, **kw) -> Scored:
 
 
 def _band_metrics(y, pred, log_space) -> dict:
-    """Metrics on a selection band, with the per-row residuals (log space for a positive
+    """Metrics on the validation band, with the per-row residuals (log space for a positive
     target) kept so that laws can be compared row by row (:func:`discover.select.recommend`)."""
     m = metrics(y, pred)
     m["residuals"] = [float(r) for r in _residuals(y, pred, log_space)]
