@@ -451,8 +451,8 @@ class OperonEngine:
 
         Front models are turned into laws best validation error first, until the
         clock reaches ``until`` (past it, only until three laws are made, within
-        a grace of half the search time; at least one law whenever the front
-        has a usable model).
+        a grace of half the search time; past the grace, the first law that can
+        be made, for another half of the search time at most).
         """
         from pyoperon.sklearn import SymbolicRegressor
 
@@ -483,8 +483,8 @@ class OperonEngine:
         grace = until + 0.5 * seconds
         for val_err, _, _, m in front:
             now = time.monotonic()
-            if laws and ((now > until and len(laws) >= 3) or now > grace):
-                break  # a search that overran (a loaded machine) still hands over its best model
+            if (now > until and len(laws) >= 3) or (now > grace and (laws or now > grace + 0.5 * seconds)):
+                break  # a search that overran (a loaded machine) still hands over its best model, if it can soon
             text = reg.get_model_string(m["tree"], self.precision)
             try:
                 expr = parse_operon_model(text, vmap)
