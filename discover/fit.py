@@ -68,6 +68,7 @@ class _Compiled:
     basis: object  # callable(*vars, *θ) -> [f0, F_1..F_m]
     full: object  # callable(*vars, *all constants in law.params order) -> pred
     grad: object = None  # callable(*vars, *constants) -> [∂pred/∂c for c in law.params], or None
+    scales: dict = None  # nonlinear constant -> index of the variable it is a scale of (x/b, b + x)
 
 
 _COMPILE_CACHE: dict = {}
@@ -78,7 +79,7 @@ def compile_law(law: Law, shared: Sequence[str] = ()) -> _Compiled:
            tuple((p.log_scale, p.lower, p.upper) for p in law.params.values()))
     hit = _COMPILE_CACHE.get(key)
     if hit is not None:
-        return _Compiled(law, hit.linear, hit.nonlinear, hit.basis, hit.full, hit.grad)
+        return _Compiled(law, hit.linear, hit.nonlinear, hit.basis, hit.full, hit.grad, hit.scales)
     expr = law.expr
     syms = {n: make_symbol(n) for n in law.params}
     linear: list[str] = []
@@ -110,11 +111,40 @@ def compile_law(law: Law, shared: Sequence[str] = ()) -> _Compiled:
             else sympy.lambdify(vs + [syms[n] for n in law.params], derivs, modules="numpy")
     except Exception:  # noqa: BLE001 - fall back to finite differences
         grad = None
-    comp = _Compiled(law, linear, nonlinear, basis, full, grad)
+    comp = _Compiled(law, linear, nonlinear, basis, full, grad, scale_constants(expr, law.variables, nonlinear))
     if len(_COMPILE_CACHE) > 5000:
         _COMPILE_CACHE.clear()
     _COMPILE_CACHE[key] = comp
     return comp
+
+
+def scale_constants(expr: sympy.Expr, variables: Sequence[str], names: Sequence[str]) -> dict[str, int]:
+    """Constants that set the scale of a variable: ``b`` in ``x/b`` or ``b + x``.
+
+    A break point or an offset lives where the data is (a broken power law's
+    break near 1e8 parameters), so the fitter also starts such a constant at
+    quantiles of that variable instead of only at its default start of 1.
+    """
+    index = {v: i for i, v in enumerate(variables)}
+    wanted = set(names)
+    out: dict[str, int] = {}
+
+    def name(a) -> str | None:  # symbols are compared by name (their assumptions may differ)
+        return a.name if isinstance(a, sympy.Symbol) else None
+
+    for node in sympy.preorder_traversal(expr):
+        if not isinstance(node, (sympy.Add, sympy.Mul)):
+            continue
+        xs = [index[name(a)] for a in node.args if name(a) in index]
+        if not xs:
+            continue
+        for a in node.args:
+            if isinstance(node, sympy.Mul):  # x * b**-1
+                a = a.base if isinstance(a, sympy.Pow) and a.exp == -1 else None
+            n = name(a) if a is not None else None
+            if n in wanted and n not in out:
+                out[n] = xs[0]
+    return out
 
 
 def _bcast(a, n: int) -> np.ndarray:
@@ -322,7 +352,7 @@ class _Fitter:
         return cost, vals, bool(res.status > 0 and np.isfinite(cost)), res.message
 
     def starts(self, seed: int, max_starts: int, extra: Sequence[Mapping[str, float]] = ()):
-        grids = [self.params[n].starts() for n in self.nl]
+        grids = [self.params[n].starts() + self._scale_starts(n) for n in self.nl]
         combos = list(itertools.product(*grids)) if grids else [()]
         if len(combos) > max_starts:
             rng = np.random.default_rng(seed)
@@ -333,6 +363,21 @@ class _Fitter:
             if all(n in e for n in self.nl):
                 out.insert(0, {n: float(e[n]) for n in self.nl})
         return out
+
+    def _scale_starts(self, name: str) -> tuple[float, ...]:
+        """Starts at the 10th, 50th and 90th percentile of the variable a scale constant divides
+        or offsets (see :func:`scale_constants`), clipped into its bounds."""
+        j = (self.c.scales or {}).get(name)
+        if j is None:
+            return ()
+        col = np.asarray(self.d.cols[j], dtype=float)
+        col = col[np.isfinite(col) & (col > 0)]
+        if not len(col):
+            return ()
+        p = self.params[name]
+        base = p.starts()
+        out = [float(min(max(q, p.lower), p.upper)) for q in np.quantile(col, [0.1, 0.5, 0.9])]
+        return tuple(v for v in dict.fromkeys(out) if v not in base and (v > 0 or not p.log_scale))
 
     def run(self, seed: int = 0, max_starts: int = MAX_STARTS, extra_starts=(), refine_top: int = None):
         refine_top = REFINE_TOP if refine_top is None else refine_top
