@@ -352,7 +352,7 @@ class _Fitter:
         return cost, vals, bool(res.status > 0 and np.isfinite(cost)), res.message
 
     def starts(self, seed: int, max_starts: int, extra: Sequence[Mapping[str, float]] = ()):
-        grids = [self.params[n].starts() + self._scale_starts(n) for n in self.nl]
+        grids = [tuple(dict.fromkeys(self.params[n].starts() + self._scale_starts(n))) for n in self.nl]
         combos = list(itertools.product(*grids)) if grids else [()]
         if len(combos) > max_starts:
             rng = np.random.default_rng(seed)
@@ -375,9 +375,8 @@ class _Fitter:
         if not len(col):
             return ()
         p = self.params[name]
-        base = p.starts()
         out = [float(min(max(q, p.lower), p.upper)) for q in np.quantile(col, [0.1, 0.5, 0.9])]
-        return tuple(v for v in dict.fromkeys(out) if v not in base and (v > 0 or not p.log_scale))
+        return tuple(v for v in out if v > 0 or not p.log_scale)
 
     def run(self, seed: int = 0, max_starts: int = MAX_STARTS, extra_starts=(), refine_top: int = None):
         refine_top = REFINE_TOP if refine_top is None else refine_top
@@ -585,8 +584,15 @@ def _refit_warm(comp: _Compiled, data: _Data, delta: float, values: Mapping[str,
 
 
 def _bootstrap(result: FitResult, comp, data: _Data, delta, B: int, seed: int):
-    rng = np.random.default_rng(seed + 7919)
-    base = result.law.constants
+    draws = _resample(comp, data, delta, result.law.constants, B, np.random.default_rng(seed + 7919))
+    result.samples = draws
+    result.intervals = {n: _interval(v) for n, v in draws.items()}
+
+
+def _resample(comp: _Compiled, data: _Data, delta: float, base: Mapping[str, float], B: int,
+              rng: np.random.Generator) -> dict[str, list[float]]:
+    """B bootstrap refits of one block of rows (rows drawn with replacement), each polished
+    from ``base``: {constant: values}, failed refits left out."""
     draws = {n: [] for n in base}
     for _ in range(B):
         idx = rng.integers(0, data.n, data.n)
@@ -595,8 +601,7 @@ def _bootstrap(result: FitResult, comp, data: _Data, delta, B: int, seed: int):
             continue
         for n in draws:
             draws[n].append(float(vals[n]))
-    result.samples = draws
-    result.intervals = {n: _interval(v) for n, v in draws.items()}
+    return draws
 
 
 def _interval(values: Sequence[float], level: float = 0.95):

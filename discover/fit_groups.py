@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .errors import DataError
-from .fit import (FitResult, _at_bounds, _bcast, _complete, _Compiled, _Data, _Fitter, _interval, _refit_warm,
+from .fit import (FitResult, _at_bounds, _bcast, _complete, _Compiled, _Data, _Fitter, _interval, _resample,
                   compile_law, huber_cost)
 from .law import Law
 
@@ -192,16 +192,8 @@ def _grouped_result(law, values, ok, cost, msgs, n_starts, group_name, shared) -
 def _bootstrap_groups(result: FitResult, comp, blocks: dict, delta, B: int, seed: int):
     rng = np.random.default_rng(seed + 7919)
     samples, intervals = {}, {}
-    for g, d in blocks.items():
-        base = result.law.constants[g]
-        draws = {n: [] for n in base}
-        for _ in range(B):
-            idx = rng.integers(0, d.n, d.n)
-            vals = _refit_warm(comp, d.subset(idx), delta, base)
-            if vals is None:
-                continue
-            for n in draws:
-                draws[n].append(float(vals[n]))
+    for g, d in blocks.items():  # one generator through the groups in turn
+        draws = _resample(comp, d, delta, result.law.constants[g], B, rng)
         samples[g] = draws
         intervals[g] = {n: _interval(v) for n, v in draws.items()}
     result.samples = samples
