@@ -229,13 +229,23 @@ def _band(dataset: Dataset, rows: np.ndarray, key, frac: float, per_group: bool)
     """The top ``frac`` of ``rows`` by ``key``: inside every group when constants are per group
     (each group needs its own held-out rows); groups too small to spare rows give none.
     With several keys (directions of extrapolation) the band is the union of the
-    top ``frac / len(keys)`` along each."""
+    top ``frac / len(keys)`` along each, unless that union takes more than twice
+    ``frac`` of the rows: on a coarse grid the top level of each direction is a
+    large slice (a third of the rows with three model sizes), and the union can
+    leave too few distinct (N, D) points to fit a law on. The band is then the
+    top ``frac`` along the combined scale, the sum of the keys (the log of N·D
+    when the keys are log N and log D), which is how such test sets are usually
+    cut."""
     if isinstance(key, (list, tuple)):
         if len(key) == 1:
             key = key[0]
         else:
             parts = [_band(dataset, rows, k, frac / len(key), per_group) for k in key]
-            return np.unique(np.concatenate(parts)) if parts else rows[:0]
+            union = np.unique(np.concatenate(parts)) if parts else rows[:0]
+            if len(union) <= 2 * frac * len(rows):
+                return union
+            combined = _band(dataset, rows, np.sum(key, axis=0), frac, per_group)
+            return combined if 0 < len(combined) < len(union) else union
     if len(rows) < 4:
         return rows[:0]
     groups = dataset.groups

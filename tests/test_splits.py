@@ -44,6 +44,25 @@ def test_column_split_keeps_labels_and_carves_validation_from_train():
     assert d.frame.params[sp.labels == VAL].mean() > d.frame.params[sp.labels == TRAIN].mean()
 
 
+def test_column_split_on_a_coarse_grid_keeps_most_train_rows_for_fitting():
+    # 3 sizes x 2 token budgets x 30 hyperparameter settings, the largest N*D held out.
+    # The top level along each direction is a third or half of the rows: their union
+    # would leave 2 of the 5 (N, D) pairs to fit on. The band falls back on the
+    # combined scale (N*D) and keeps 4 pairs.
+    rows = [(n, d, h) for n in (6e7, 2.4e8, 1e9) for d in (2e10, 8e10) for h in range(30)]
+    f = pd.DataFrame(rows, columns=["params", "tokens", "h"])
+    f["h"] = 1.0 + f["h"]
+    f["loss"] = 2 + 400 / f.params**0.3
+    f["split"] = np.where(f.params * f.tokens >= 1e9 * 8e10, "test", "train")
+    d = load_dataset(f, target="loss", features=["params", "tokens", "h"], keep=["split"])
+    sp = make_split(d, "column:split")
+    assert sp.sizes() == {TRAIN: 120, VAL: 30, TEST: 30}
+    val = d.frame[sp.labels == VAL]
+    assert set(zip(val.params, val.tokens)) == {(1e9, 2e10)}
+    fit_pairs = set(zip(d.frame.params[sp.labels == TRAIN], d.frame.tokens[sp.labels == TRAIN]))
+    assert len(fit_pairs) == 4
+
+
 def test_group_and_random_splits():
     d = ds(group="g")
     sp = make_split(d, "group:a")
