@@ -228,9 +228,11 @@ def _params_grid_hestness() -> pd.DataFrame:
 
 
 def _lr_bs_grid() -> pd.DataFrame:
+    # 4 sizes x 4 token budgets: with the largest N*D held out and the next band validating,
+    # a 12-constant law still has 10+ (N, D) pairs to fit on (3 x 2 left 2 after the carve).
     return _product(
-        params=[6e7, 2.4e8, 1e9],
-        tokens=[2e10, 8e10],
+        params=np.geomspace(6e7, 1e9, 4),
+        tokens=np.geomspace(1e10, 8e10, 4),
         learning_rate=[5e-4 * 2.0**k for k in range(6)],
         batch_size=[2.0**k for k in range(17, 22)],
     )
@@ -434,8 +436,10 @@ _SPECS: tuple[_Spec, ...] = (
         scale="params*tokens",
         citation="StepLaw, Li et al. 2025, arXiv:2503.04715 (optimum exponents); Hoffmann et al. 2022 floor",
         description="Chinchilla floor plus quadratic bowl in log lr and log batch size (tokens) around the "
-        "published StepLaw optima; curvatures illustrative; 3 sizes x 2 token budgets x 6 lr x 5 batch sizes",
-        params={"k_lr": _pos("k_lr", init=(0.03,)), "k_bs": _pos("k_bs", init=(0.01,)),
+        "published StepLaw optima; curvatures illustrative; 4 sizes x 4 token budgets x 6 lr x 5 batch sizes",
+        params={"E": _pos("E", init=(1.5, 2.0)), "A": _pos("A", init=(100, 400)), "B": _pos("B", init=(100, 400)),
+                "alpha": _exp("alpha"), "beta": _exp("beta"),
+                "k_lr": _pos("k_lr", init=(0.03,)), "k_bs": _pos("k_bs", init=(0.01,)),
                 "c_lr": _big("c_lr", 1e-6, 1e6, (1.0,)), "c_bs": _big("c_bs", 1e-6, 1e6, (1.0,)),
                 "p_N": Param("p_N", lower=-3, upper=3, init=(-0.5,)), "p_D": Param("p_D", lower=-3, upper=3, init=(0.3,)),
                 "q_D": Param("q_D", lower=-3, upper=3, init=(0.5,))},

@@ -111,3 +111,24 @@ def test_no_optimum_in_model_size_or_data():
     # the centre may still move with a size
     assert any(t.kind == "bowl" and t.vars[0].name == "learning_rate" and t.vars[1].name == "params" for t in lib
                if len(t.vars) > 1)
+
+
+def test_beam_tries_first_the_terms_that_explain_the_parents_residual():
+    # loss = Chinchilla-like size term + a learning-rate bowl; a parent with only the size
+    # term leaves the bowl in its residual, so a learning-rate term must be screened first
+    rng = np.random.default_rng(1)
+    n = 10 ** rng.uniform(7, 10, 200)
+    lr = 10 ** rng.uniform(-4, -2, 200)
+    y = (1.8 + 400 / n**0.33 + 0.05 * (np.log(lr) - np.log(1e-3)) ** 2) * np.exp(rng.normal(0, 0.002, 200))
+    frame = pd.DataFrame({"params": n, "learning_rate": lr, "loss": y})
+    _, _, task = _task(frame, target="loss", features=["params", "learning_rate"], split="largest:params:0.2")
+    eng = GrammarEngine()
+    eng._prepare(task)
+    size = next(t for t in eng.library if t.key == "pow(params)")
+    parent = eng.evaluate(discover.engines.grammar.Form("id", True, (size,)))
+    order = eng._children([parent], np.random.default_rng(0))
+    first = [t for _, t in order[:3]]
+    assert all("learning_rate" in t.key for t in first), [t.key for t in first]
+    # without screening the order is the seeded shuffle, where a learning-rate term first is luck
+    gains = eng._screen(parent, [t for _, t in order])
+    assert gains == sorted(gains, reverse=True)

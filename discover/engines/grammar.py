@@ -37,7 +37,8 @@ from .terms import TERM_KINDS, Term, make_vars, term_library
 LINKS = ("id", "log", "fexp", "pow")
 THETA_PREFIXES = ("a", "b", "g", "h", "p", "q", "s", "u")
 # names for a bowl's constants read better as centre m and slopes p, q  # names of term constants: a1, b1, ...
-FOLD_WEIGHTS = (2.0, 1.0)  # validation band, backtest band: as the pipeline's selection_error
+FOLD_WEIGHTS = (2.0, 1.0)
+BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps  # validation band, backtest band: as the pipeline's selection_error
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,7 @@ class GrammarEngine:
         self.train_stack = self.folds[0][0]
         counts = self.train_stack.mask.sum(axis=1)
         self.min_rows = int(counts[counts > 0].min())
+        self.max_constants = max(2, min(14, self.train_stack.n // 3))
         self.evaluated: dict[str, Fitted | None] = {}
         self.n_tried = 0
         self.best = math.inf
@@ -411,8 +413,6 @@ class GrammarEngine:
     # ------------------------------------------------------------------ search
     def propose(self, task: EngineTask) -> list[Law]:
         self._prepare(task)
-        n_train = self.train_stack.n
-        self.max_constants = max(2, min(14, n_train // 3))
         rng = np.random.default_rng(task.seed)
         frontier: list[Fitted] = []
         # Level 1: every single-term form, each link, with and without intercept.
@@ -424,28 +424,82 @@ class GrammarEngine:
                     f = self.evaluate(Form(link, icpt, (t,)))
                     if f is not None:
                         frontier.append(f)
-        beam = self._top(frontier, self.beam)
+        beam = self._top(frontier, self.beam, per_terms=BEAM_PER_TERMS)
         size = 1
         while beam and size < self.max_terms and task.time_left > 0:
             size += 1
+            # each remaining level gets an equal share of the time left, so a large library
+            # (four features: ~140 terms) cannot spend the whole budget on two-term forms
+            level_end = task.time_left - task.time_left / (self.max_terms - size + 1)
             children = []
-            order = list(self.library)
-            rng.shuffle(order)  # seed-dependent order matters only when the budget runs out
-            for parent in beam:
-                for t in order:
-                    if task.time_left <= 0:
-                        break
-                    if t.key in {x.key for x in parent.form.terms}:
-                        continue
-                    form = Form(parent.form.link, parent.form.intercept or t.needs_intercept,
-                                tuple(sorted(parent.form.terms + (t,), key=lambda x: x.key)))
-                    f = self.evaluate(form, parent)
-                    if f is not None:
-                        children.append(f)
+            for parent, t in self._children(beam, rng):
+                if task.time_left <= level_end:
+                    break
+                form = Form(parent.form.link, parent.form.intercept or t.needs_intercept,
+                            tuple(sorted(parent.form.terms + (t,), key=lambda x: x.key)))
+                f = self.evaluate(form, parent)
+                if f is not None:
+                    children.append(f)
             if not children:
                 break
-            beam = self._top(beam + children, self.beam)
+            beam = self._top(beam + children, self.beam, per_terms=BEAM_PER_TERMS)
         return self._laws(task)
+
+    def _children(self, beam: list[Fitted], rng) -> list[tuple[Fitted, Term]]:
+        """(parent, new term) pairs in the order to try them: for every parent its terms
+        sorted by how much they would explain of its training residual, taken round-robin
+        (each parent's best term, then each one's second best ...), so whatever the
+        budget allows to be tried is the most promising part of the level."""
+        per_parent = []
+        for parent in beam:
+            have = {x.key for x in parent.form.terms}
+            terms = [t for t in self.library if t.key not in have]
+            order = list(rng.permutation(len(terms)))  # ties (and unscreenable parents) in seeded order
+            terms = [terms[i] for i in order]
+            gains = self._screen(parent, terms)
+            if gains is not None:
+                terms = [t for _, t in sorted(zip(gains, terms), key=lambda p: -p[0])]
+            per_parent.append(terms)
+        out = []
+        for r in range(max((len(t) for t in per_parent), default=0)):
+            out += [(p, terms[r]) for p, terms in zip(beam, per_parent) if r < len(terms)]
+        return out
+
+    def _screen(self, parent: Fitted, terms: list[Term]) -> list[float] | None:
+        """For each term, the drop in the parent's weighted training sum of squares if the
+        term were added as one more linear column at its best starting constants (an
+        orthogonal-matching-pursuit step). None when the parent cannot be linearised."""
+        st = self.train_stack
+        fe = _FormEval(parent.form, self.log_space, self.yscale)
+        eta = parent.theta[0]
+        try:
+            with np.errstate(all="ignore"):
+                F, t, w = fe.design(st, eta)
+                coef = np.stack([parent.coefs[g] for g in self.groups])
+                lin = np.einsum("gni,gi->gn", F, coef)
+                r = (t - lin) * w
+                A = F * w[..., None]
+                if not (np.all(np.isfinite(A)) and np.all(np.isfinite(r))):
+                    return None
+                Q = np.linalg.qr(A)[0]  # per group: orthonormal basis of the parent's columns
+                # a new term enters linearly (id, log, pow links) or inside the exponent (fexp)
+                tilt = F[..., 1] * coef[:, 1:2] if parent.form.link == "fexp" else 1.0
+                gains = []
+                for term in terms:
+                    Z = [st.Z[v.name] for v in term.vars]
+                    best = 0.0
+                    for th in term.inits():
+                        phi = term.column(Z, np.asarray(th, float)) * tilt * w
+                        phi = phi - np.einsum("gni,gi->gn", Q, np.einsum("gni,gn->gi", Q, phi))
+                        num = np.einsum("gn,gn->g", phi, r) ** 2
+                        den = np.einsum("gn,gn->g", phi, phi)
+                        gain = float(np.sum(np.where(den > 1e-12 * (1 + np.einsum("gn,gn->g", r, r)), num / den, 0.0)))
+                        if math.isfinite(gain):
+                            best = max(best, gain)
+                    gains.append(best)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return None
+        return gains
 
     def _rank_error(self, f: Fitted) -> float:
         """Validation error with a complexity penalty. With groups, every linear coefficient is
@@ -457,13 +511,19 @@ class GrammarEngine:
             e *= math.exp(min(G * f.form.n_linear / max(self.train_stack.n, 1), 50.0))
         return e
 
-    def _top(self, fits: list[Fitted], k: int) -> list[Fitted]:
+    def _top(self, fits: list[Fitted], k: int, per_terms: int | None = None) -> list[Fitted]:
+        """The ``k`` best fits by penalised validation error; at most ``per_terms`` of them with
+        the same terms (under different links), so the beam is not one term set four times."""
         ok = [f for f in fits if f is not None and math.isfinite(f.val_err)]
         ok.sort(key=lambda f: (self._rank_error(f), f.form.complexity, f.form.key))
-        out, seen = [], set()
+        out, seen, n_terms = [], set(), {}
         for f in ok:
             if f.form.key in seen:
                 continue
+            terms = "+".join(sorted(t.key for t in f.form.terms))
+            if per_terms is not None and n_terms.get(terms, 0) >= per_terms:
+                continue
+            n_terms[terms] = n_terms.get(terms, 0) + 1
             seen.add(f.form.key)
             out.append(f)
             if len(out) >= k:
