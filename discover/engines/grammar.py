@@ -38,7 +38,9 @@ LINKS = ("id", "log", "fexp", "pow")
 THETA_PREFIXES = ("a", "b", "g", "h", "p", "q", "s", "u")
 # names for a bowl's constants read better as centre m and slopes p, q  # names of term constants: a1, b1, ...
 FOLD_WEIGHTS = (2.0, 1.0)
-BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps  # validation band, backtest band: as the pipeline's selection_error
+BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
+REDUCE_SHARE = 0.15  # of the time left after single terms: simpler neighbours of the best forms
+COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error  # validation band, backtest band: as the pipeline's selection_error
 
 
 @dataclass(frozen=True)
@@ -426,11 +428,13 @@ class GrammarEngine:
                         frontier.append(f)
         beam = self._top(frontier, self.beam, per_terms=BEAM_PER_TERMS)
         size = 1
-        while beam and size < self.max_terms and task.time_left > 0:
+        reserve = REDUCE_SHARE * task.time_left  # kept for the reductions of the best forms
+        while beam and size < self.max_terms and task.time_left > reserve:
             size += 1
             # each remaining level gets an equal share of the time left, so a large library
             # (four features: ~140 terms) cannot spend the whole budget on two-term forms
-            level_end = task.time_left - task.time_left / (self.max_terms - size + 1)
+            share = task.time_left - reserve
+            level_end = reserve + share - share / (self.max_terms - size + 1)
             children = []
             for parent, t in self._children(beam, rng):
                 if task.time_left <= level_end:
@@ -443,7 +447,31 @@ class GrammarEngine:
             if not children:
                 break
             beam = self._top(beam + children, self.beam, per_terms=BEAM_PER_TERMS)
+        self._reduce(task)
         return self._laws(task)
+
+    def _reduce(self, task: EngineTask, k: int = 10) -> None:
+        """Walk down from each of the best forms to its simpler neighbours, one step at a
+        time, always to the neighbour that extrapolates best: a term dropped, or one term
+        replaced by a term of fewer variables (an interaction by a power of one of its
+        variables, a bowl whose centre moves with fewer features). A beam only grows forms,
+        so a law found with a spare term or a spare exponent near zero would otherwise never
+        be offered without it, and the choice among laws within noise of each other goes to
+        the simplest (:mod:`discover.select`) only if the simple ones are there."""
+        by_key = {t.key: t for t in self.library}
+        for start in self._top([f for f in self.evaluated.values() if f is not None], k):
+            f = start
+            while len(f.form.terms) > 1:
+                steps = []
+                for form in _reductions(f.form, by_key):
+                    if task.time_left <= 0:
+                        return
+                    g = self.evaluate(form, f)
+                    if g is not None and math.isfinite(g.val_err):
+                        steps.append(g)
+                if not steps:
+                    break
+                f = min(steps, key=lambda g: (g.val_err, g.form.complexity))
 
     def _children(self, beam: list[Fitted], rng) -> list[tuple[Fitted, Term]]:
         """(parent, new term) pairs in the order to try them: for every parent its terms
@@ -549,6 +577,17 @@ class GrammarEngine:
         if task.grouped:  # each grouped law costs one fit per group: the front's best few only
             front = sorted(front, key=self._rank_error)[:3]
         chosen += front
+        if not task.grouped:
+            # and the best form of each band of complexity that is not far off the best: the
+            # pipeline picks the simplest law within noise of the best on its own refits, and
+            # a simpler law slightly behind here is often level there
+            best = min((f.val_err for f in fits), default=math.inf)
+            bands: dict[int, Fitted] = {}
+            for f in fits:
+                b = f.form.complexity // COMPLEXITY_BAND
+                if f.val_err <= NEAR_BEST * best and (b not in bands or f.val_err < bands[b].val_err):
+                    bands[b] = f
+            chosen += [f for _, f in sorted(bands.items()) if f not in chosen]
         laws = []
         for f in chosen:
             law = to_law(f, task)
@@ -574,6 +613,36 @@ class GrammarEngine:
             out.append(dataclasses.replace(law, name=f"{law.formula} [per group]", shared=(),
                                            description=law.description + "; every constant per group"))
         return out
+
+
+def _simpler_terms(t: Term, by_key: dict) -> list[Term]:
+    """Library terms of fewer variables that ``t`` reduces to when one of its exponents
+    (or centre slopes) is zero, or when its break, shift or modifier does not matter."""
+    names = [v.name for v in t.vars]
+    keys: list[str] = []
+    if t.kind in {"pow2", "prod"}:
+        keys = [f"pow({n})" for n in names]
+    elif t.kind in {"powmod", "effexp", "efflog", "repeat", "sat", "shift", "bpl"}:
+        keys = [f"pow({names[0]})"]
+    elif t.kind == "bowl" and len(names) > 1:
+        keys = [f"bowl({','.join(n for j, n in enumerate(names) if j != i)})" for i in range(1, len(names))]
+    return [by_key[k] for k in keys if k in by_key]
+
+
+def _reductions(form: Form, by_key: dict) -> list[Form]:
+    """Forms one step simpler than ``form``: a term dropped, or one term made simpler."""
+    out = []
+    terms = list(form.terms)
+    for i, t in enumerate(terms):
+        rest = terms[:i] + terms[i + 1:]
+        if rest:
+            out.append(Form(form.link, form.intercept, tuple(rest)))
+        for u in _simpler_terms(t, by_key):
+            if u.key in {x.key for x in rest}:
+                continue
+            new = tuple(sorted(rest + [u], key=lambda x: x.key))
+            out.append(Form(form.link, form.intercept or u.needs_intercept, new))
+    return out
 
 
 # ---------------------------------------------------------------------- to Law
