@@ -14,8 +14,11 @@ two laws that err alike on most rows differ by much less than either's own
 error spread, so a law that is better on nearly every row stays better, while
 a law that wins by luck on a few rows does not crowd out a simpler one.
 The validation band can be small, so the rows the law was fitted on get a
-veto: a simpler law whose BIC is far worse than the best law's (the fitted
-rows speak strongly against it) is not as good, however close on validation.
+veto first: a law whose BIC is far above the lowest (the fitted rows speak
+strongly against it) is out, however well it does on validation, and the
+best law, the reference for "within noise", is the best of the rest. On a
+dozen validation rows some law among hundreds extrapolates well by luck; if
+it is the reference, the true law can look significantly worse than it.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ import numpy as np
 #: because the best is the best of many candidates on the same rows, so its own error is
 #: optimistically low (on the synthetic suite one standard error kept overfitted forms).
 Z = 2.0
-#: BIC above the best law's beyond which the fitted rows speak "very strongly" against a law
-#: (Kass & Raftery 1995), so it cannot replace the best however close it is on validation rows.
+#: BIC above the lowest beyond which the fitted rows speak "very strongly" against a law
+#: (Kass & Raftery 1995): it is not chosen however well it does on the validation rows.
 MAX_BIC_GAP = 10.0
 
 
@@ -60,11 +63,17 @@ def recommend(errors: Sequence[float], complexities: Sequence[float], *, toleran
     best or, given each law's per-row ``residuals`` by band ({band: values} on
     the same rows for every law) and band ``weights``, when its paired excess
     squared error over the best law is within ``z`` standard errors
-    (:func:`paired_excess`) and, given ``bics``, its BIC on the fitted rows is
-    at most ``max_bic_gap`` above the best law's. Only laws marked eligible are
-    considered.
+    (:func:`paired_excess`). Only laws marked eligible are considered and,
+    given ``bics`` (on the fitted rows), only those at most ``max_bic_gap``
+    above the lowest BIC among them.
     """
-    pts = [(e if (eligible is None or eligible[i]) else math.inf, c) for i, (e, c) in enumerate(zip(errors, complexities))]
+    ok_in = [(eligible is None or eligible[i]) and math.isfinite(e) for i, e in enumerate(errors)]
+    if bics is not None:
+        finite = [b for b, ok in zip(bics, ok_in) if ok and math.isfinite(b)]
+        if finite:
+            floor = min(finite) + max_bic_gap
+            ok_in = [ok and not (math.isfinite(b) and b > floor) for ok, b in zip(ok_in, bics)]
+    pts = [(e if ok_in[i] else math.inf, c) for i, (e, c) in enumerate(zip(errors, complexities))]
     front = pareto_front(pts)
     if not front:
         return None
@@ -77,11 +86,7 @@ def recommend(errors: Sequence[float], complexities: Sequence[float], *, toleran
         if residuals is None:
             return False
         excess, se = paired_excess(residuals[i], residuals[best_i], weights or {})
-        if not (math.isfinite(excess) and excess <= z * se):
-            return False
-        # a few validation rows cannot tell every law apart (a law that ignores a feature can look
-        # fine on them); one that the fitted rows speak strongly against is not as good
-        return bics is None or not math.isfinite(bics[best_i]) or bics[i] <= bics[best_i] + max_bic_gap
+        return math.isfinite(excess) and excess <= z * se
 
     ok = [i for i in front if as_good(i)]
     return min(ok, key=lambda i: (pts[i][1], pts[i][0]))

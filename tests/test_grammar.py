@@ -132,3 +132,25 @@ def test_beam_tries_first_the_terms_that_explain_the_parents_residual():
     # without screening the order is the seeded shuffle, where a learning-rate term first is luck
     gains = eng._screen(parent, [t for _, t in order])
     assert gains == sorted(gains, reverse=True)
+
+
+def test_reductions_drop_a_term_or_make_one_simpler():
+    from discover.engines.grammar import Form, _reductions
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"params": 10 ** rng.uniform(7, 9, 30), "tokens": 10 ** rng.uniform(9, 11, 30),
+                          "learning_rate": 10 ** rng.uniform(-4, -2, 30)})
+    frame["loss"] = 2.0 + 100 / frame.params**0.3
+    _, _, task = _task(frame, target="loss", features=["params", "tokens", "learning_rate"],
+                       split="largest:params:0.2")
+    eng = GrammarEngine()
+    eng._prepare(task)
+    by_key = {t.key: t for t in eng.library}
+    form = Form("id", True, (by_key["bowl(learning_rate,params,tokens)"], by_key["pow2(params,tokens)"]))
+    got = {"+".join(sorted(t.key for t in f.terms)) for f in _reductions(form, by_key)}
+    assert got == {
+        "pow2(params,tokens)", "bowl(learning_rate,params,tokens)",  # a term dropped
+        "bowl(learning_rate,tokens)+pow2(params,tokens)", "bowl(learning_rate,params)+pow2(params,tokens)",
+        "bowl(learning_rate,params,tokens)+pow(params)", "bowl(learning_rate,params,tokens)+pow(tokens)",
+    }
+    assert all(f.link == "id" and f.intercept for f in _reductions(form, by_key))

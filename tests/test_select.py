@@ -57,3 +57,16 @@ def test_a_simpler_law_the_fitted_rows_speak_against_does_not_replace_the_best()
     errs, cx, res = [_rmse(better), _rmse(close)], [30, 12], [{"val": better}, {"val": close}]
     assert recommend(errs, cx, residuals=res, bics=[-500.0, -495.0]) == 1
     assert recommend(errs, cx, residuals=res, bics=[-500.0, -450.0]) == 0  # ... but far worse where fitted
+
+
+def test_the_best_on_validation_is_not_the_reference_when_the_fitted_rows_speak_against_it():
+    rng = np.random.default_rng(3)
+    lucky = NOISE * 0.5  # a law that happens to extrapolate well on the few validation rows
+    truth = NOISE + rng.normal(0, 0.002, 40)
+    longer = NOISE + rng.normal(0, 0.002, 40)  # as good as the truth, within noise
+    errs = [_rmse(lucky), _rmse(truth), _rmse(longer)]
+    cx, res = [20, 24, 30], [{"val": lucky}, {"val": truth}, {"val": longer}]
+    assert recommend(errs, cx, residuals=res) == 0
+    # ... but it fits its rows far worse than the others: it is out, and the simplest law
+    # within noise of the best remaining one is chosen
+    assert recommend(errs, cx, residuals=res, bics=[-450.0, -500.0, -498.0]) == 1

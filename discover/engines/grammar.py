@@ -35,12 +35,13 @@ from .base import EngineTask
 from .terms import TERM_KINDS, Term, make_vars, term_library
 
 LINKS = ("id", "log", "fexp", "pow")
-THETA_PREFIXES = ("a", "b", "g", "h", "p", "q", "s", "u")
-# names for a bowl's constants read better as centre m and slopes p, q  # names of term constants: a1, b1, ...
+THETA_PREFIXES = ("a", "b", "g", "h", "p", "q", "s", "u")  # names of term constants: a1, b1, ...
+# validation band, backtest band: the engine ranks forms on both (two folds are steadier for
+# pruning a beam); the pipeline then chooses among the handed-over laws on validation alone
 FOLD_WEIGHTS = (2.0, 1.0)
 BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
 REDUCE_SHARE = 0.15  # of the time left after single terms: simpler neighbours of the best forms
-COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error  # validation band, backtest band: as the pipeline's selection_error
+COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error
 
 
 @dataclass(frozen=True)
