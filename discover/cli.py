@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the interrupted run whose --out was DIR (its settings and table come from DIR)")
     p.add_argument("--engines", default="grammar", help="comma-separated engines: grammar, operon, pysr (default grammar)")
     p.add_argument("--time-budget", type=float, default=300.0, help="seconds for the search, split between engines (default 300)")
+    p.add_argument("--max-forms", type=int, default=None, metavar="N",
+                   help="also stop the grammar search after N fitted forms: a run that ends on N, not on the "
+                        "clock, gives the same laws for the same seed on any machine")
     p.add_argument("--law", action="append", default=[], help="also score this catalog name or formula (repeatable)")
     p.add_argument("--no-catalog", action="store_true", help="do not score the catalog laws beside the discovered ones")
 
@@ -341,6 +344,10 @@ def _cmd_run(args) -> int:
         kwargs = _table_kwargs(args)
         if args.time_budget <= 0:
             raise DataError("--time-budget must be positive")
+        if args.max_forms is not None:
+            if args.max_forms < 1:
+                raise DataError("--max-forms must be a positive integer")
+            kwargs["engine_options"] = {"grammar": {"max_forms": args.max_forms}}
         # a checkpoint needs the table on disk; runs over several targets are not resumable
         ck = out if (out is not None and not args.targets) else None
         with stop_on_signals(stop, say_stopping), \

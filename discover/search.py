@@ -62,6 +62,13 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
                          tolerance=tolerance, engine_options=engine_options, name=name)
     dataset, sp = prepare(data, target=target, features=features, group=group, weight=weight, split=split,
                           derive=derive, seed=seed, val_frac=val_frac, name=name)
+    for ename, opts in (engine_options or {}).items():  # bad options are named before anything is written
+        if ename not in engines:
+            raise DataError(f"engine_options name engine {ename!r}, which is not among the engines {list(engines)}")
+        try:
+            get_engine(ename, **dict(opts))
+        except TypeError as err:
+            raise DataError(f"engine {ename!r} does not take these options: {err}") from None
     fixed = resolve_laws(laws, dataset) if laws else []
     known = resolve_laws(None, dataset) if catalog else []
     if fixed or known:

@@ -154,3 +154,46 @@ def test_reductions_drop_a_term_or_make_one_simpler():
         "bowl(learning_rate,params,tokens)+pow(params)", "bowl(learning_rate,params,tokens)+pow(tokens)",
     }
     assert all(f.link == "id" and f.intercept for f in _reductions(form, by_key))
+
+
+def test_max_forms_ends_the_search_on_a_form_count_so_the_clock_does_not_matter(curve):
+    frame = curve.assign(tokens=np.geomspace(1e9, 1e12, len(curve))[::-1])
+    runs = []
+    for budget in (1e4, 2e4):  # deadlines far away: only the form count can end the search
+        _, _, task = _task(frame, budget=budget, target="loss", features=["params", "tokens"],
+                           split="largest:params:0.2")
+        eng = GrammarEngine(max_forms=120)
+        laws = eng.propose(task)
+        assert 100 <= eng.n_tried <= 120
+        assert any(len(f.form.terms) >= 3 for f in eng.evaluated.values() if f is not None)  # levels shared the count
+        runs.append([(law.formula, law.constants) for law in laws])
+    assert runs[0] == runs[1]
+    assert task.time_left > 0.99 * task.time_budget  # the clock played no part (unbounded, it tries hundreds more)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_max_forms_must_be_a_positive_integer(bad):
+    with pytest.raises(discover.DataError, match="max_forms"):
+        GrammarEngine(max_forms=bad)
+
+
+def test_unknown_engine_options_are_named_before_anything_is_written(curve, tmp_path):
+    with pytest.raises(discover.DataError, match="does not take"):
+        discover.discover(curve, target="loss", features=["params"], split="largest:params:0.2", time_budget=5,
+                          engine_options={"grammar": {"max_form": 10}}, checkpoint=tmp_path / "ck")
+    assert not (tmp_path / "ck").exists()
+
+
+def test_cli_max_forms_zero_is_one_line_exit_2_and_writes_nothing(curve, tmp_path):
+    import subprocess
+    import sys
+
+    table = tmp_path / "runs.csv"
+    curve.to_csv(table, index=False)
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "discover.cli", "run", str(table), "--target", "loss",
+                        "--features", "params", "--split", "largest:params:0.2", "--max-forms", "0",
+                        "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1 and "--max-forms" in p.stderr and "Traceback" not in p.stderr
+    assert not out.exists()

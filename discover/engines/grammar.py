@@ -30,6 +30,7 @@ import numpy as np
 import sympy
 from scipy.optimize import least_squares
 
+from ..errors import DataError
 from ..law import Law, Param
 from .base import EngineTask
 from .terms import TERM_KINDS, Term, make_vars, term_library
@@ -248,7 +249,13 @@ class GrammarEngine:
     name = "grammar"
 
     def __init__(self, beam: int = 10, max_terms: int = 5, kinds=TERM_KINDS, links=LINKS, ratios: bool = True,
-                 n_return: int = 25):
+                 n_return: int = 25, max_forms: int | None = None):
+        """``max_forms`` bounds the search by forms fitted as well as by time: a search that
+        ends on its form count tries the same forms on any machine under any load, so the
+        same seed gives the same laws (a search that ends on its deadline may not)."""
+        if max_forms is not None and (isinstance(max_forms, bool) or not isinstance(max_forms, int) or max_forms < 1):
+            raise DataError(f"max_forms must be a positive integer, got {max_forms!r}")
+        self.max_forms = max_forms
         self.beam = beam
         self.max_terms = max_terms
         self.kinds = tuple(kinds)
@@ -422,23 +429,23 @@ class GrammarEngine:
         for link in self.links:
             for t in self.library:
                 for icpt in ((True, False) if link == "id" else (True,)):
-                    if task.time_left <= 0:
+                    if self._left() <= 0:
                         break
                     f = self.evaluate(Form(link, icpt, (t,)))
                     if f is not None:
                         frontier.append(f)
         beam = self._top(frontier, self.beam, per_terms=BEAM_PER_TERMS)
         size = 1
-        reserve = REDUCE_SHARE * task.time_left  # kept for the reductions of the best forms
-        while beam and size < self.max_terms and task.time_left > reserve:
+        reserve = REDUCE_SHARE * self._left()  # kept for the reductions of the best forms
+        while beam and size < self.max_terms and self._left() > reserve:
             size += 1
             # each remaining level gets an equal share of the time left, so a large library
             # (four features: ~140 terms) cannot spend the whole budget on two-term forms
-            share = task.time_left - reserve
+            share = self._left() - reserve
             level_end = reserve + share - share / (self.max_terms - size + 1)
             children = []
             for parent, t in self._children(beam, rng):
-                if task.time_left <= level_end:
+                if self._left() <= level_end:
                     break
                 form = Form(parent.form.link, parent.form.intercept or t.needs_intercept,
                             tuple(sorted(parent.form.terms + (t,), key=lambda x: x.key)))
@@ -450,6 +457,14 @@ class GrammarEngine:
             beam = self._top(beam + children, self.beam, per_terms=BEAM_PER_TERMS)
         self._reduce(task)
         return self._laws(task)
+
+    def _left(self) -> float:
+        """Share of the budget still unspent, 1 -> 0: time, and forms when ``max_forms`` is set."""
+        task = self.task
+        left = task.time_left / max(float(task.time_budget), 1e-9)
+        if self.max_forms is not None:
+            left = min(left, 1.0 - self.n_tried / self.max_forms)
+        return left
 
     def _reduce(self, task: EngineTask, k: int = 10) -> None:
         """Walk down from each of the best forms to its simpler neighbours, one step at a
@@ -465,7 +480,7 @@ class GrammarEngine:
             while len(f.form.terms) > 1:
                 steps = []
                 for form in _reductions(f.form, by_key):
-                    if task.time_left <= 0:
+                    if self._left() <= 0:
                         return
                     g = self.evaluate(form, f)
                     if g is not None and math.isfinite(g.val_err):
