@@ -347,6 +347,8 @@ def _cmd_run(args) -> int:
         if args.max_forms is not None:
             if args.max_forms < 1:
                 raise DataError("--max-forms must be a positive integer")
+            if "grammar" not in [e.lower() for e in _csv_list(args.engines)]:
+                raise DataError("--max-forms bounds the grammar engine; add grammar to --engines")
             kwargs["engine_options"] = {"grammar": {"max_forms": args.max_forms}}
         # a checkpoint needs the table on disk; runs over several targets are not resumable
         ck = out if (out is not None and not args.targets) else None

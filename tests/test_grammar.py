@@ -184,7 +184,8 @@ def test_unknown_engine_options_are_named_before_anything_is_written(curve, tmp_
     assert not (tmp_path / "ck").exists()
 
 
-def test_cli_max_forms_zero_is_one_line_exit_2_and_writes_nothing(curve, tmp_path):
+@pytest.mark.parametrize("extra", [["--max-forms", "0"], ["--max-forms", "50", "--engines", "operon"]])
+def test_cli_bad_max_forms_is_one_line_exit_2_and_writes_nothing(curve, tmp_path, extra):
     import subprocess
     import sys
 
@@ -192,7 +193,7 @@ def test_cli_max_forms_zero_is_one_line_exit_2_and_writes_nothing(curve, tmp_pat
     curve.to_csv(table, index=False)
     out = tmp_path / "out"
     p = subprocess.run([sys.executable, "-m", "discover.cli", "run", str(table), "--target", "loss",
-                        "--features", "params", "--split", "largest:params:0.2", "--max-forms", "0",
+                        "--features", "params", "--split", "largest:params:0.2", *extra,
                         "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1 and "--max-forms" in p.stderr and "Traceback" not in p.stderr

@@ -41,7 +41,7 @@ THETA_PREFIXES = ("a", "b", "g", "h", "p", "q", "s", "u")  # names of term const
 # pruning a beam); the pipeline then chooses among the handed-over laws on validation alone
 FOLD_WEIGHTS = (2.0, 1.0)
 BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
-REDUCE_SHARE = 0.15  # of the time left after single terms: simpler neighbours of the best forms
+REDUCE_SHARE = 0.15  # of the budget left after single terms (time or forms): simpler neighbours of the best forms
 COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error
 
 
