@@ -52,8 +52,18 @@ class Form:
     terms: tuple[Term, ...]
 
     @property
+    def terms_key(self) -> str:
+        """The term set, whatever the link and intercept."""
+        return "+".join(sorted(t.key for t in self.terms))
+
+    @property
     def key(self) -> str:
-        return f"{self.link}|{int(self.intercept)}|" + "+".join(sorted(t.key for t in self.terms))
+        return f"{self.link}|{int(self.intercept)}|{self.terms_key}"
+
+    def with_terms(self, terms) -> "Form":
+        """The same link with other terms, kept sorted; an intercept when a new term needs one."""
+        terms = tuple(sorted(terms, key=lambda x: x.key))
+        return Form(self.link, self.intercept or any(t.needs_intercept for t in terms), terms)
 
     @property
     def n_lead(self) -> int:
@@ -447,9 +457,7 @@ class GrammarEngine:
             for parent, t in self._children(beam, rng):
                 if self._left() <= level_end:
                     break
-                form = Form(parent.form.link, parent.form.intercept or t.needs_intercept,
-                            tuple(sorted(parent.form.terms + (t,), key=lambda x: x.key)))
-                f = self.evaluate(form, parent)
+                f = self.evaluate(parent.form.with_terms(parent.form.terms + (t,)), parent)
                 if f is not None:
                     children.append(f)
             if not children:
@@ -528,6 +536,7 @@ class GrammarEngine:
                 Q = np.linalg.qr(A)[0]  # per group: orthonormal basis of the parent's columns
                 # a new term enters linearly (id, log, pow links) or inside the exponent (fexp)
                 tilt = F[..., 1] * coef[:, 1:2] if parent.form.link == "fexp" else 1.0
+                tiny = 1e-12 * (1 + np.einsum("gn,gn->g", r, r))  # a column this small adds nothing
                 gains = []
                 for term in terms:
                     Z = [st.Z[v.name] for v in term.vars]
@@ -537,7 +546,7 @@ class GrammarEngine:
                         phi = phi - np.einsum("gni,gi->gn", Q, np.einsum("gni,gn->gi", Q, phi))
                         num = np.einsum("gn,gn->g", phi, r) ** 2
                         den = np.einsum("gn,gn->g", phi, phi)
-                        gain = float(np.sum(np.where(den > 1e-12 * (1 + np.einsum("gn,gn->g", r, r)), num / den, 0.0)))
+                        gain = float(np.sum(np.where(den > tiny, num / den, 0.0)))
                         if math.isfinite(gain):
                             best = max(best, gain)
                     gains.append(best)
@@ -564,7 +573,7 @@ class GrammarEngine:
         for f in ok:
             if f.form.key in seen:
                 continue
-            terms = "+".join(sorted(t.key for t in f.form.terms))
+            terms = f.form.terms_key
             if per_terms is not None and n_terms.get(terms, 0) >= per_terms:
                 continue
             n_terms[terms] = n_terms.get(terms, 0) + 1
@@ -656,8 +665,7 @@ def _reductions(form: Form, by_key: dict) -> list[Form]:
         for u in _simpler_terms(t, by_key):
             if u.key in {x.key for x in rest}:
                 continue
-            new = tuple(sorted(rest + [u], key=lambda x: x.key))
-            out.append(Form(form.link, form.intercept or u.needs_intercept, new))
+            out.append(form.with_terms(rest + [u]))
     return out
 
 
