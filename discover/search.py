@@ -32,6 +32,16 @@ BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals 
 GRACE_LAWS = 3  # an engine's best laws still scored after an interrupt
 
 
+def _check_varying(dataset) -> None:
+    """A search needs every feature to vary: a constant column teaches nothing about its effect,
+    yet forms (and the catalog's positional binding) would use it as one more free constant."""
+    for f in dataset.features:
+        x = dataset.frame[f].to_numpy(dtype=float)
+        if np.ptp(x) == 0:
+            raise DataError(f"feature {f!r} is constant ({x[0]:g} on every row): a search cannot learn its effect; "
+                            f"leave it out of the features")
+
+
 def discover(data, *, target: str, features, group: str | None = None, weight: str | None = None,
              split: str | None = None, engines: Sequence[str] = ("grammar",), time_budget: float = 300.0,
              seed: int = 0, laws=None, catalog: bool = True, delta: float | None = None, bootstrap: int = 100,
@@ -62,6 +72,7 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
                          tolerance=tolerance, engine_options=engine_options, name=name)
     dataset, sp = prepare(data, target=target, features=features, group=group, weight=weight, split=split,
                           derive=derive, seed=seed, val_frac=val_frac, name=name)
+    _check_varying(dataset)
     for ename, opts in (engine_options or {}).items():  # bad options are named before anything is written
         if ename not in engines:
             raise DataError(f"engine_options name engine {ename!r}, which is not among the engines {list(engines)}")

@@ -113,6 +113,43 @@ def test_no_optimum_in_model_size_or_data():
                if len(t.vars) > 1)
 
 
+def test_a_size_on_a_narrow_range_gets_no_linear_or_exponential_term():
+    """Four model sizes over 1.4 decades are still model sizes: exp(-a*params) or c*params fit such a
+    range but say nothing sensible one size further, so only a column of unknown role that spans
+    under two decades (streams, bits, a proportion) is treated as bounded."""
+    from discover.engines.terms import make_vars, term_library
+
+    X = {"params": np.geomspace(1e7, 2.5e8, 12), "streams": np.tile([1.0, 2.0, 4.0, 8.0], 3)}
+    vars_ = {v.name: v for v in make_vars(X, list(X))}
+    assert not vars_["params"].bounded and vars_["streams"].bounded
+    lib = term_library(list(vars_.values()), kinds=("lin", "exp"))
+    assert {t.vars[0].name for t in lib} == {"streams", "params/streams"}
+
+
+def test_data_mixing_law_with_a_size_term_is_in_the_grammar():
+    """Ye et al.'s mixing law exp(-Σ t_j r_j) as one term beside a size term: the shares sum to one,
+    so the last share is left out of the exponent (its weight would be one more flat direction)."""
+    from discover.engines.grammar import Form, to_law
+
+    rng = np.random.default_rng(0)
+    r = rng.dirichlet([1, 1, 1], 96)
+    n = np.repeat(np.geomspace(2e7, 2e9, 8), 12)
+    y = 1.8 + 300 / n**0.3 + 0.6 * np.exp(-1.5 * r[:, 0] - 0.8 * r[:, 1])
+    frame = pd.DataFrame({"params": n, "p_web": r[:, 0], "p_code": r[:, 1], "p_books": r[:, 2], "loss": y})
+    _, _, task = _task(frame, target="loss", features=["params", "p_web", "p_code", "p_books"],
+                       split="largest:params:0.2")
+    eng = GrammarEngine()
+    eng._prepare(task)
+    lib = {t.key: t for t in eng.library}
+    assert "expmix(p_web,p_code)" in lib and not any("p_books" in k for k in lib if k.startswith("expmix"))
+    fit = eng.evaluate(Form("id", True, (lib["expmix(p_web,p_code)"], lib["pow(params)"])))
+    assert fit.train_err < 1e-6 and fit.val_err < 1e-5
+    law = to_law(fit, task)
+    got = discover.fit(frame, target="loss", features=["params", "p_web", "p_code", "p_books"], laws=[law],
+                       split="largest:params:0.2", bootstrap=0).best.constants
+    assert sorted(round(v, 2) for v in got.values()) == [0.3, 0.6, 0.8, 1.5, 1.8, 300.0]
+
+
 def test_beam_tries_first_the_terms_that_explain_the_parents_residual():
     # loss = Chinchilla-like size term + a learning-rate bowl; a parent with only the size
     # term leaves the bowl in its residual, so a learning-rate term must be screened first
@@ -198,3 +235,13 @@ def test_cli_bad_max_forms_is_one_line_exit_2_and_writes_nothing(curve, tmp_path
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1 and "--max-forms" in p.stderr and "Traceback" not in p.stderr
     assert not out.exists()
+
+
+def test_a_feature_that_never_varies_is_a_one_line_error(curve, tmp_path):
+    """A constant column gives the search nothing to learn, but lets forms and the catalog's positional
+    binding use it as a free constant (Hoffmann's B/seq_len**beta); the user is told to leave it out."""
+    flat = curve.assign(seq_len=2048.0)
+    with pytest.raises(discover.DataError, match="'seq_len' is constant"):
+        discover.discover(flat, target="loss", features=["params", "seq_len"], split="largest:params:0.2",
+                          time_budget=5, checkpoint=tmp_path / "ck")
+    assert not (tmp_path / "ck").exists()

@@ -649,6 +649,8 @@ def _simpler_terms(t: Term, by_key: dict) -> list[Term]:
         keys = [f"pow({n})" for n in names]
     elif t.kind in {"powmod", "effexp", "efflog", "repeat", "sat", "shift", "bpl"}:
         keys = [f"pow({names[0]})"]
+    elif t.kind == "expmix":
+        keys = [f"exp({n})" for n in names]
     elif t.kind == "bowl" and len(names) > 1:
         keys = [f"bowl({','.join(n for j, n in enumerate(names) if j != i)})" for i in range(1, len(names))]
     return [by_key[k] for k in keys if k in by_key]

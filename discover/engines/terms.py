@@ -16,6 +16,7 @@ token, i.e. epochs): every term type applies to them too, which is how
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ import numpy as np
 import sympy
 
 LOG_B = (-12.0, 12.0)
+MAX_SHARES = 6  # a mixing term over more shares has too many exponents for the tables this engine sees
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,17 @@ class Var:
     positive: bool
     decades: float = 0.0  # log10(max/min) on the training rows: how wide the range is
     min_raw: float = 0.0  # smallest value on the training rows
+    max_raw: float = 0.0  # largest value on the training rows
+    closes_mix: bool = False  # a share in [0, 1] that the other shares determine (the shares sum to a constant)
     ratio_floor: dict = field(default_factory=dict, hash=False, compare=False)  # other var -> min(other/self)
 
     @property
     def bounded(self) -> bool:
-        """Not a scale variable: signed, or spanning under two decades (proportions, bits, streams)."""
-        return not self.positive or self.decades < 2.0
+        """Not a scale variable: signed, or spanning under two decades (proportions, bits, streams).
+        A column named as a size (parameters, data, compute) is a scale variable however narrow its
+        range: four sizes over one decade are still sizes, and a law linear or exponential in them
+        would not extrapolate to the next one."""
+        return not self.positive or (self.decades < 2.0 and not _monotone_size(self))
 
     def values(self, X: dict) -> np.ndarray:
         x = np.asarray(X[self.num], dtype=float)
@@ -73,7 +80,7 @@ class Term:
 
     @property
     def n_theta(self) -> int:
-        if self.kind in ("prod", "bowl"):
+        if self.kind in ("prod", "bowl", "expmix"):
             return len(self.vars)
         return _SPEC[self.kind][0]
 
@@ -94,12 +101,17 @@ class Term:
             return [(-4.0, 4.0)] * len(self.vars)
         if self.kind == "bowl":
             return [(-20.0, 20.0)] + [(-3.0, 3.0)] * (len(self.vars) - 1)
+        if self.kind == "expmix":
+            return [(-30.0, 30.0)] * len(self.vars)
         return _SPEC[self.kind][2]
 
     def inits(self) -> list[tuple[float, ...]]:
         if self.kind == "bowl":
             k = len(self.vars) - 1
             return [(0.0,) + (0.0,) * k, (0.0,) + (-0.5,) * k, (0.0,) + (0.5,) * k, (-1.0,) + (0.0,) * k, (1.0,) + (0.0,) * k]
+        if self.kind == "expmix":
+            k = len(self.vars)
+            return [(1.0,) * k, (-1.0,) * k, tuple(1.0 if i % 2 else -1.0 for i in range(k)), (3.0,) * k]
         if self.kind == "prod":
             k = len(self.vars)
             return [(0.3,) * k, (0.05,) * k, tuple(0.3 if i % 2 else -0.1 for i in range(k)),
@@ -132,6 +144,8 @@ class Term:
             return np.exp(-th[0] * z)
         if k == "lin":
             return z
+        if k == "expmix":  # exp(-Σ t_j r_j) over mixture shares: Ye et al. 2024
+            return np.exp(-sum(a * zj for a, zj in zip(th, Z)))
         if k == "inv":
             return 1.0 / z
         if k == "bpl":  # Caballero et al.: one smooth break, sharpness f
@@ -190,6 +204,9 @@ class Term:
             return expr, {n: float(t) for n, t in zip(names, th)}, {n: (-6.0, 6.0) for n in names}
         if k == "inv":
             return 1 / x, {}, {}
+        if k == "expmix":
+            expr = sympy.exp(-sympy.Add(*[ci * xi for ci, xi in zip(c, xs)]))
+            return expr, {n: float(t) / sj for n, t, sj in zip(names, th, ss)}, {n: (-math.inf, math.inf) for n in names}
         if k == "bpl":
             d, f = math.exp(th[1]) * ss[0], math.exp(th[3])
             return (x ** (-c[0]) * (1 + (x / c[1]) ** (1 / c[3])) ** (-c[2] * c[3]),
@@ -232,6 +249,7 @@ _SPEC = {
     "shift": (2, 6, [(-4.0, 4.0), LOG_B], [(0.3, -2.0), (0.7, 0.0), (1.0, -5.0), (0.4, 1.0)]),
     "exp": (1, 5, [(-30.0, 30.0)], [(1.0,), (-1.0,), (5.0,), (0.2,)]),
     "prod": (0, 10, [], []),
+    "expmix": (0, 8, [], []),  # one exponent per share (sizes vary: see Term)
     "inv": (0, 3, [], [()]),
     "bowl": (0, 9, [], []),  # sizes vary: see Term
     "powmod": (3, 11, [(-4.0, 4.0), LOG_B, (-4.0, 4.0)], [(0.3, 0.0, 0.5), (0.3, 2.0, 0.3), (0.5, -2.0, 1.0)]),
@@ -259,7 +277,10 @@ def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]
             scale = float(np.max(np.abs(x))) or 1.0
         pos[f] = positive
         decades = float(np.log10(x.max() / x.min())) if positive else 0.0
-        out.append(Var(f, f, None, scale, positive, decades, float(x.min())))
+        out.append(Var(f, f, None, scale, positive, decades, float(x.min()), float(x.max())))
+    shares = [i for i, v in enumerate(out) if _share(v)]
+    if len(shares) >= 2 and np.ptp(sum(np.asarray(X[out[i].num], float) for i in shares)) < 1e-9:
+        out[shares[-1]] = dataclasses.replace(out[shares[-1]], closes_mix=True)
     for v in out:  # for repetition terms: is x >= v on every row (tokens >= unique tokens)?
         if v.positive:
             for w in out:
@@ -274,6 +295,11 @@ def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]
                     continue
                 out.append(Var(f"{a}/{b}", a, b, float(np.exp(np.mean(np.log(r)))), True, float(np.log10(r.max() / r.min()))))
     return out
+
+
+def _share(v: Var) -> bool:
+    """A plain column in [0, 1] that is not a size: a mixture proportion (or a rate of that kind)."""
+    return v.den is None and 0.0 <= v.min_raw and v.max_raw <= 1.0 and v.min_raw < v.max_raw and not _monotone_size(v)
 
 
 MONOTONE_ROLES = {"N", "D", "C", "U"}  # model size, data, compute, unique data
@@ -300,7 +326,7 @@ def term_library(vars_: list[Var], kinds=TERM_KINDS, varying=None) -> list[Term]
         if varying is not None and not varying(v):
             continue
         for k in kinds:
-            if k in {"pow2", "cross", "prod", "bowl", "powmod", "effexp", "efflog", "repeat"}:
+            if k in {"pow2", "cross", "prod", "expmix", "bowl", "powmod", "effexp", "efflog", "repeat"}:
                 continue
             if not v.positive and k not in {"lin", "exp"}:
                 continue
@@ -312,6 +338,9 @@ def term_library(vars_: list[Var], kinds=TERM_KINDS, varying=None) -> list[Term]
                 continue
             out.append(Term(k, (v,)))
     scale_vars = [v for v in plain if v.positive]
+    mix = [v for v in plain if _share(v) and not v.closes_mix]
+    if "expmix" in kinds and 2 <= len(mix) <= MAX_SHARES:  # Ye et al.'s mixing term (a closing share left out)
+        out.append(Term("expmix", tuple(mix)))
     if "prod" in kinds and len(scale_vars) >= 3:
         out.append(Term("prod", tuple(scale_vars)))
     if "bowl" in kinds:  # optimum in x; its centre may move with one or two other features
