@@ -191,6 +191,11 @@ def test_reductions_drop_a_term_or_make_one_simpler():
         "bowl(learning_rate,params,tokens)+pow(params)", "bowl(learning_rate,params,tokens)+pow(tokens)",
     }
     assert all(f.link == "id" and f.intercept for f in _reductions(form, by_key))
+    # a modulated power also splits into two plain powers: the Chinchilla neighbour, as many constants
+    form = Form("id", True, (by_key["bowl(learning_rate)"], by_key["powmod(tokens,params)"]))
+    got = {"+".join(sorted(t.key for t in f.terms)) for f in _reductions(form, by_key)}
+    assert got == {"powmod(tokens,params)", "bowl(learning_rate)", "bowl(learning_rate)+pow(tokens)",
+                   "bowl(learning_rate)+pow(params)+pow(tokens)"}
 
 
 def test_max_forms_ends_the_search_on_a_form_count_so_the_clock_does_not_matter(curve):

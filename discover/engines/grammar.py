@@ -657,7 +657,8 @@ def _simpler_terms(t: Term, by_key: dict) -> list[Term]:
 
 
 def _reductions(form: Form, by_key: dict) -> list[Form]:
-    """Forms one step simpler than ``form``: a term dropped, or one term made simpler."""
+    """Forms one step simpler than ``form``: a term dropped, or one term made simpler; and a
+    modulated power split into two powers (as many constants, one more term)."""
     out = []
     terms = list(form.terms)
     for i, t in enumerate(terms):
@@ -668,6 +669,12 @@ def _reductions(form: Form, by_key: dict) -> list[Form]:
             if u.key in {x.key for x in rest}:
                 continue
             out.append(form.with_terms(rest + [u]))
+        split = [by_key.get(f"pow({v.name})") for v in t.vars] if t.kind == "powmod" else []
+        if split and all(split) and not {u.key for u in split} & {x.key for x in rest}:
+            # x^-a (1 + b y^-g) and A x^-a + B y^-b have as many constants: the additive
+            # (Chinchilla) split of a modulated power is the neighbour a beam grown by one term
+            # at a time rarely reaches once the modulated term has taken both features
+            out.append(form.with_terms(rest + split))
     return out
 
 
