@@ -129,7 +129,8 @@ def test_a_size_on_a_narrow_range_gets_no_linear_or_exponential_term():
 def test_data_mixing_law_with_a_size_term_is_in_the_grammar():
     """Ye et al.'s mixing law exp(-Σ t_j r_j) as one term beside a size term: the shares sum to one,
     so the last share is left out of the exponent (its weight would be one more flat direction)."""
-    from discover.engines.grammar import Form, to_law
+    from discover.engines.form_law import to_law
+    from discover.engines.forms import Form
 
     rng = np.random.default_rng(0)
     r = rng.dirichlet([1, 1, 1], 96)
@@ -172,7 +173,8 @@ def test_beam_tries_first_the_terms_that_explain_the_parents_residual():
 
 
 def test_reductions_drop_a_term_or_make_one_simpler():
-    from discover.engines.grammar import Form, _reductions
+    from discover.engines.forms import Form
+    from discover.engines.grammar import _reductions
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"params": 10 ** rng.uniform(7, 9, 30), "tokens": 10 ** rng.uniform(9, 11, 30),

@@ -1,0 +1,240 @@
+"""Law-shaped forms and their numerics: what the grammar engine searches over.
+
+A *form* is ``link(intercept + Σ c_k φ_k(θ_k))`` with terms from
+:mod:`discover.engines.terms` and one of four links:
+
+- ``id``:   y = E + Σ c_k φ_k                  (additive laws: Chinchilla, Tao, Lin ...)
+- ``log``:  y = A · Π x^c · exp(Σ c_k φ_k)      (pure power laws, Clark's MoE law, LR bowls)
+- ``fexp``: y = E + A · exp(Σ c_k φ_k)          (a floor plus an exp-linear or power part: Ye's mixing law)
+- ``pow``:  y = (Σ c_k φ_k)^γ                   (Kaplan's joint law ((N_c/N)^(a/b) + D_c/D)^b)
+
+For fixed nonlinear constants η the linear coefficients solve a weighted least
+squares problem exactly (variable projection); with groups, the rows of every
+group are stacked so that each group's linear problem is solved in one batched
+call, with η shared across groups.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .terms import Term
+
+LINKS = ("id", "log", "fexp", "pow")
+
+
+@dataclass(frozen=True)
+class Form:
+    """A link, an optional intercept and a sorted set of terms; its constants are the terms'
+    nonlinear ones (plus inner coefficients for ``fexp``, γ for ``pow``) and the linear ones."""
+
+    link: str
+    intercept: bool
+    terms: tuple[Term, ...]
+
+    @property
+    def terms_key(self) -> str:
+        """The term set, whatever the link and intercept."""
+        return "+".join(sorted(t.key for t in self.terms))
+
+    @property
+    def key(self) -> str:
+        return f"{self.link}|{int(self.intercept)}|{self.terms_key}"
+
+    def with_terms(self, terms) -> "Form":
+        """The same link with other terms, kept sorted; an intercept when a new term needs one."""
+        terms = tuple(sorted(terms, key=lambda x: x.key))
+        return Form(self.link, self.intercept or any(t.needs_intercept for t in terms), terms)
+
+    @property
+    def n_lead(self) -> int:
+        """Nonlinear constants before the terms' own: inner coefficients (fexp) or γ (pow)."""
+        return len(self.terms) if self.link == "fexp" else (1 if self.link == "pow" else 0)
+
+    @property
+    def n_theta(self) -> int:
+        return self.n_lead + sum(t.n_theta for t in self.terms)
+
+    @property
+    def n_linear(self) -> int:
+        if self.link == "fexp":
+            return 2
+        if self.link == "pow":
+            return len(self.terms)
+        return int(self.intercept) + len(self.terms)
+
+    @property
+    def n_constants(self) -> int:
+        return self.n_theta + self.n_linear
+
+    @property
+    def complexity(self) -> int:
+        return 2 * self.n_constants + sum(t.complexity for t in self.terms) + (3 if self.link != "id" else 0)
+
+    def valid(self) -> bool:
+        if not self.terms:
+            return False
+        if any(t.needs_intercept for t in self.terms) and not self.intercept and self.link == "id":
+            return False
+        if self.link == "pow" and (self.intercept or any(t.needs_intercept for t in self.terms)):
+            return False
+        return len({t.key for t in self.terms}) == len(self.terms)
+
+
+@dataclass
+class Fitted:
+    """A form with its constants fitted on the training rows and its errors on held-out ones."""
+
+    form: Form
+    theta: list  # per group list of η arrays, or [η] when shared
+    coefs: dict  # group -> linear coefficient array
+    train_err: float
+    val_err: float
+    mode: str  # "shared" or "pergroup"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return self.val_err
+
+
+class Stack:
+    """Rows of every group stacked into padded (groups × rows) arrays.
+
+    One form shares its exponents across groups and has linear coefficients per
+    group; stacking lets every group's linear problem be solved in one batched
+    call. Padding cells carry weight 0 (and harmless values 1).
+    """
+
+    def __init__(self, Zall: dict, y: np.ndarray, log_space: bool, rows: np.ndarray, groups: np.ndarray,
+                 order: list):
+        per = [rows[groups[rows] == g] for g in order]
+        G, n = len(order), max(1, max(len(r) for r in per))
+        self.mask = np.zeros((G, n))
+        self.y = np.ones((G, n))
+        self.Z = {k: np.ones((G, n)) for k in Zall}
+        for gi, r in enumerate(per):
+            self.mask[gi, : len(r)] = 1.0
+            self.y[gi, : len(r)] = y[r]
+            for k, v in Zall.items():
+                self.Z[k][gi, : len(r)] = v[r]
+        self.present = self.mask.any(axis=1)
+        self.n = int(self.mask.sum())
+        self.G = G
+        self.log_space = log_space
+        if log_space:
+            self.logy = np.log(self.y)
+            self.w = self.mask / self.y
+        else:
+            self.w = self.mask.copy()
+
+    def values(self, a: np.ndarray) -> np.ndarray:
+        """The real (unpadded) cells of a (groups × rows) array, flattened."""
+        return a[self.mask > 0]
+
+
+class FormEval:
+    """Numeric pieces of a form: design arrays for given nonlinear constants η."""
+
+    def __init__(self, form: Form, log_space: bool, yscale: float):
+        self.form = form
+        self.log_space = log_space
+        self.yscale = yscale
+        self.splits = []
+        i = form.n_lead
+        for t in form.terms:
+            self.splits.append((i, i + t.n_theta))
+            i += t.n_theta
+        lo, hi = [], []
+        if form.link == "fexp":
+            lo += [-20.0] * len(form.terms)
+            hi += [20.0] * len(form.terms)
+        if form.link == "pow":
+            lo.append(0.01)
+            hi.append(5.0)
+        for t in form.terms:
+            for b in t.bounds():
+                lo.append(b[0])
+                hi.append(b[1])
+        self.lo, self.hi = np.array(lo), np.array(hi)
+
+    def columns(self, st: Stack, eta) -> list[np.ndarray]:
+        return [t.column([st.Z[v.name] for v in t.vars], eta[a:b]) for t, (a, b) in zip(self.form.terms, self.splits)]
+
+    def design(self, st: Stack, eta):
+        """(F: groups × rows × columns, target, row weights): the linear problems for fixed η."""
+        cols = self.columns(st, eta)
+        f = self.form
+        scale = 1.0 if st.log_space else self.yscale
+        if f.link == "fexp":
+            inner = sum(c * col for c, col in zip(eta[: len(cols)], cols))
+            return np.stack([np.ones_like(st.y), np.exp(np.clip(inner, -700, 700))], axis=-1), st.y, st.w / scale
+        if f.link == "pow":  # y = (F c)^γ  <=>  y^(1/γ) = F c; weights make residuals relative in y
+            g = eta[0]
+            t = st.y ** (1.0 / g)
+            return np.stack(cols, axis=-1), t, st.mask / (g * t)
+        if f.intercept:
+            cols = [np.ones_like(st.y)] + cols
+        F = np.stack(cols, axis=-1)
+        if f.link == "log":
+            return F, st.logy, st.mask
+        return F, st.y, st.w / scale
+
+    def solve(self, st: Stack, eta, design=None):
+        """Per-group linear coefficients (groups × columns) and the linear predictor."""
+        F, t, w = self.design(st, eta) if design is None else design
+        if not np.all(np.isfinite(F[st.mask > 0])):
+            return None, None
+        A = F * w[..., None]
+        norms = np.sqrt(np.einsum("gni,gni->gi", A, A))
+        norms[norms == 0] = 1.0
+        A = A / norms[:, None, :]
+        b = t * w
+        m = A.shape[-1]
+        with np.errstate(all="ignore"):
+            Gm = np.einsum("gni,gnj->gij", A, A) + 1e-12 * np.eye(m)
+            rhs = np.einsum("gni,gn->gi", A, b)
+            try:
+                coef = np.linalg.solve(Gm, rhs[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                coef = np.full_like(rhs, np.nan)
+            bad = ~np.all(np.isfinite(coef), axis=1) | (np.abs(coef).max(axis=1) > 1e6 * (np.abs(b).max() + 1e-300))
+            for gi in np.flatnonzero(bad):  # (nearly) collinear columns: SVD least squares for that group
+                try:
+                    coef[gi] = np.linalg.lstsq(A[gi], b[gi], rcond=1e-12)[0]
+                except np.linalg.LinAlgError:
+                    return None, None
+        coef = coef / norms
+        return coef, np.einsum("gni,gi->gn", F, coef)
+
+    def predict(self, st: Stack, eta, coef) -> np.ndarray:
+        F, _, _ = self.design(st, eta)
+        lin = np.einsum("gni,gi->gn", F, coef)
+        if self.form.link == "pow":
+            return np.maximum(lin, 1e-300) ** eta[0]
+        return np.exp(np.clip(lin, -700, 700)) if self.form.link == "log" else lin
+
+    def residual(self, st: Stack, eta) -> np.ndarray:
+        design = self.design(st, eta)
+        coef, lin = self.solve(st, eta, design)
+        if coef is None:
+            return np.full(st.n, 1e3)
+        _, t, w = design
+        r = st.values((lin - t) * w)
+        return np.clip(np.where(np.isfinite(r), r, 1e3), -1e3, 1e3)
+
+
+def form_error(y: np.ndarray, pred: np.ndarray, log_space: bool) -> float:
+    """RMSE, of log values when the target is fitted in log space; inf for an unusable prediction."""
+    if len(y) == 0:
+        return math.nan
+    if not np.all(np.isfinite(pred)):
+        return math.inf
+    if log_space:
+        if np.any(pred <= 0):
+            return math.inf
+        return float(np.sqrt(np.mean((np.log(pred) - np.log(y)) ** 2)))
+    return float(np.sqrt(np.mean((pred - y) ** 2)))
