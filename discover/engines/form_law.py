@@ -149,7 +149,8 @@ def _group_starts(form: Form, coefs: dict, fe: FormEval, eta, pieces, starts, ta
     alpha, beta = [], []
     X = task.X_train
     for t, (a, b), p in zip(form.terms, fe.splits, pieces):
-        col = np.asarray(t.column([v.values(X) for v in t.vars], eta[a:b]), dtype=float)
+        with np.errstate(all="ignore"):
+            col = np.asarray(t.column([v.values(X) for v in t.vars], eta[a:b]), dtype=float)
         expr = p.xreplace(sub)
         syms = sorted(expr.free_symbols, key=str)
         try:

@@ -162,7 +162,9 @@ class FormEval:
         self.lo, self.hi = np.array(lo), np.array(hi)
 
     def columns(self, st: Stack, eta) -> list[np.ndarray]:
-        return [t.column([st.Z[v.name] for v in t.vars], eta[a:b]) for t, (a, b) in zip(self.form.terms, self.splits)]
+        """Each term's column; an overflow on the way is an inf the solver rejects, not a warning."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return [t.column([st.Z[v.name] for v in t.vars], eta[a:b]) for t, (a, b) in zip(self.form.terms, self.splits)]
 
     def design(self, st: Stack, eta):
         """(F: groups × rows × columns, target, row weights): the linear problems for fixed η."""
