@@ -55,7 +55,8 @@ def fit_grouped(law: Law, comp: _Compiled, cols, y, w, groups, *, shared: Sequen
             raise DataError(f"group {g!r} has {d.n} training rows, fewer than the {law.n_constants} constants of law {law.name}")
         fitter = _Fitter(comp if not shared else compile_law(law), d, delta)
         near = None if (warm is None or shared) else warm.get(g)
-        if _complete(near, law):
+        warm_start = _complete(near, law)
+        if warm_start:
             cost, vals, ok, msg = fitter.polish(near)
             ns = 1
         else:
@@ -63,6 +64,14 @@ def fit_grouped(law: Law, comp: _Compiled, cols, y, w, groups, *, shared: Sequen
             # screen the same grid but refine fewer starts.
             cost, vals, ok, msg, ns = fitter.run(seed, max_starts, [*starts, *previous[-2:]],
                                                  refine_top=2 if (previous or quick) else None)
+        if (warm_start or previous or quick) and not _usable(fitter, vals):
+            # the short route failed this group (a warm start that overflows on rows it was not
+            # fitted on, a curve unlike the last ones): the full multi-start before giving up,
+            # or one bad group out of many would sink the whole law
+            retry = fitter.run(seed, max_starts, [*starts, *previous[-2:]], refine_top=None)
+            if _usable(fitter, retry[1]) or vals is None:
+                cost, vals, ok, msg, n2 = retry
+                ns += n2
         if vals is not None:
             previous.append(vals)
         if vals is None:
@@ -180,6 +189,14 @@ class _JointFitter:
         vals = self.unpack(res.x)
         cost = huber_cost(self.residual(res.x), self.delta)
         return cost, vals, bool(res.status > 0 and np.isfinite(cost)), res.message
+
+
+def _usable(fitter: _Fitter, vals) -> bool:
+    """A group's solution predicts finite values on every one of its own rows."""
+    if vals is None:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.isfinite(fitter.predict(vals))))
 
 
 def _grouped_result(law, values, ok, cost, msgs, n_starts, group_name, shared) -> FitResult:

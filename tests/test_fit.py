@@ -4,7 +4,7 @@ import pytest
 
 from discover import catalog
 from discover.fit import fit_law
-from discover.law import Law
+from discover.law import Law, Param
 
 
 def chinchilla_law():
@@ -140,3 +140,21 @@ def test_a_break_point_is_started_where_the_data_is():
     pred = res.law.predict({"params": N})
     assert np.sqrt(np.mean(np.log(pred / y) ** 2)) < 0.003  # noise 0.002; from a start of 1 only: 0.0069
     assert 5e7 < res.law.constants["b"] < 3e8
+
+
+def test_a_warm_start_that_overflows_on_one_group_gets_a_full_refit():
+    """A warm start carried from a fit on fewer rows can overflow on the rows it was not fitted on
+    (a broken power law with a near-zero sharpness past its break); that group is refit from the
+    grid instead of sinking the whole grouped law with non-finite predictions."""
+    law = Law.from_formula("E + b/(x**c0*(1 + (x/d1)**(1/f1))**(c1*f1))", ["x"], name="bnsl",
+                           params={"f1": Param("f1", 1e-3, 100.0, init=(0.5,)),
+                                   "d1": Param("d1", 1e-3, 1e12, init=(10.0, 1e3), log_scale=True)})
+    x = np.tile(np.geomspace(1.0, 1e4, 30), 2)
+    g = np.repeat(["a", "b"], 30)
+    y = 1.0 + 5.0 / x**0.3
+    good = {"E": 1.0, "b": 5.0, "c0": 0.3, "c1": 0.0, "d1": 100.0, "f1": 1.0}
+    bad = {"E": 1.0, "b": 5.0, "c0": 0.3, "c1": -0.1, "d1": 0.01, "f1": 0.001}  # (x/d1)**1000 overflows
+    res = fit_law(law, {"x": x}, y, groups=g, group_name="g", warm={"a": good, "b": bad})
+    for grp in ("a", "b"):
+        pred = res.law.predict({"x": x[g == grp]}, groups=g[g == grp])
+        assert np.all(np.isfinite(pred)) and np.max(np.abs(np.log(pred / y[g == grp]))) < 1e-3
