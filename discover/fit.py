@@ -35,7 +35,7 @@ from scipy.optimize import least_squares, lsq_linear
 
 from .errors import DataError
 from .formula import make_symbol
-from .law import Law
+from .law import Law, compile_numpy
 
 MAX_STARTS = 64
 SUBSAMPLE_ROWS = 20_000  # above this, starts are screened and refined on a subsample (polish uses all rows)
@@ -103,12 +103,12 @@ def compile_law(law: Law, shared: Sequence[str] = ()) -> _Compiled:
     f0 = expr.xreplace({syms[n]: 0 for n in linear})
     pieces = [f0] + [sympy.diff(expr, syms[n]) for n in linear]
     vs = [sympy.Symbol(v, positive=True) for v in law.variables]
-    basis = sympy.lambdify(vs + [syms[n] for n in nonlinear], pieces, modules="numpy")
-    full = sympy.lambdify(vs + [syms[n] for n in law.params], expr, modules="numpy")
+    basis = compile_numpy(vs + [syms[n] for n in nonlinear], pieces)
+    full = compile_numpy(vs + [syms[n] for n in law.params], expr)
     try:
         derivs = [sympy.diff(expr, syms[n]) for n in law.params]
         grad = None if any(d.has(sympy.Heaviside, sympy.DiracDelta, sympy.Subs, sympy.Derivative) for d in derivs) \
-            else sympy.lambdify(vs + [syms[n] for n in law.params], derivs, modules="numpy")
+            else compile_numpy(vs + [syms[n] for n in law.params], derivs)
     except Exception:  # noqa: BLE001 - fall back to finite differences
         grad = None
     comp = _Compiled(law, linear, nonlinear, basis, full, grad, scale_constants(expr, law.variables, nonlinear))

@@ -95,6 +95,37 @@ def _unnum(x) -> float:
     return float(x)
 
 
+class _softplus(sympy.Function):
+    """log(1 + exp(u)), evaluated by numpy as logaddexp(0, u): never overflows."""
+
+
+def _stable(expr: sympy.Expr) -> sympy.Expr:
+    """``(1 + B**q)**p`` rewritten as ``exp(p * softplus(q * log(B)))`` for numpy.
+
+    A broken power law's ``(1 + (x/d)**(1/f))**(c*f)`` overflows once ``(x/d)**(1/f)``
+    passes 1e308 (a sharp break, a little past it), though the factor itself is about
+    ``(x/d)**c`` there; in logs it is finite wherever the law is. Integer powers are
+    left alone (their base may be negative)."""
+    def match(e):
+        if not (e.is_Pow and isinstance(e.base, sympy.Add) and len(e.base.args) == 2 and not e.exp.is_Integer):
+            return False
+        one, other = sorted(e.base.args, key=lambda a: 0 if a == 1 else 1)
+        return one == 1 and other.is_Pow and not other.exp.is_Integer
+
+    def rewrite(e):
+        inner = next(a for a in e.base.args if a != 1)
+        return sympy.exp(e.exp * _softplus(inner.exp * sympy.log(inner.base)))
+
+    return expr.replace(match, rewrite)
+
+
+def compile_numpy(args: Sequence[sympy.Symbol], expr):
+    """A numpy function of ``args`` for an expression (or a list of them), overflow-safe
+    where :func:`_stable` knows how."""
+    stable = [_stable(e) for e in expr] if isinstance(expr, (list, tuple)) else _stable(expr)
+    return sympy.lambdify(list(args), stable, modules=[{"_softplus": lambda u: np.logaddexp(0.0, u)}, "numpy"])
+
+
 @dataclass(frozen=True)
 class Law:
     """A candidate law: expression, variables, constants, provenance, fitted values."""
@@ -233,7 +264,7 @@ class Law:
     @cached_property
     def _function(self):
         vs, cs = self.symbols()
-        return sympy.lambdify(vs + cs, self.expr, modules="numpy")
+        return compile_numpy(vs + cs, self.expr)
 
     def evaluate(self, X: Mapping[str, np.ndarray] | np.ndarray, values: Mapping[str, Any]) -> np.ndarray:
         """Evaluate with explicit constant values (arrays broadcast per row)."""

@@ -46,3 +46,19 @@ def test_a_law_that_was_used_can_be_pickled():
     law.predict({"x": np.array([4.0])})  # compiles and caches the function
     back = pickle.loads(pickle.dumps(law))
     assert back.predict({"x": np.array([4.0])})[0] == 4.0
+
+
+def test_a_sharp_break_past_its_break_point_evaluates_without_overflow():
+    """(1 + (x/d)**(1/f))**(c*f) with f = 0.0027 overflows 1e308 a decade past d, though the
+    factor is about (x/d)**c there: laws (and the fitter) evaluate it in logs."""
+    from discover import catalog
+
+    law = catalog.bind("caballero2022", ["x"])
+    vals = {"a": 0.5, "b": 2.0, "c0": 1e-6, "c1": -0.025, "d1": 1.19e10, "f1": 0.0027}
+    x = np.array([1e9, 1e10, 1e11, 1e12])
+    got = law.evaluate({"x": x}, vals)
+    expected = 0.5 + 2.0 * x**-1e-6 * np.maximum(1.0, x / 1.19e10) ** 0.025  # the two asymptotes
+    assert np.all(np.isfinite(got)) and np.allclose(got, expected, rtol=1e-6)
+    # an integer power keeps its plain form (its base may be negative)
+    sq = Law.from_formula("(1 + (x - c)**2)**2", ["x"])
+    assert np.allclose(sq.evaluate({"x": np.array([-1.0, 3.0])}, {"c": 1.0}), [25.0, 25.0])

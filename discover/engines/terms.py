@@ -149,8 +149,11 @@ class Term:
         if k == "inv":
             return 1.0 / z
         if k == "bpl":  # Caballero et al.: one smooth break, sharpness f
+            # z^-a (1 + (z/d)^(1/f))^(-c f), in logs: a sharp break (small f) past d overflows
+            # (z/d)^(1/f), though the term itself is just z^-a (z/d)^-c there
             f = math.exp(th[3])
-            return z ** (-th[0]) * (1.0 + (z / math.exp(th[1])) ** (1.0 / f)) ** (-th[2] * f)
+            lz = np.log(z)
+            return np.exp(-th[0] * lz - th[2] * f * np.logaddexp(0.0, (lz - th[1]) / f))
         if k == "bowl":  # (log x - m - Σ p_j log y_j)²: an optimum whose centre scales with other features
             centre = th[0] + sum(p * np.log(zj) for p, zj in zip(th[1:], Z[1:]))
             return (np.log(z) - centre) ** 2
