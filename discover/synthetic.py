@@ -223,6 +223,17 @@ def _parscale_grid() -> pd.DataFrame:
     return _product(params=np.geomspace(1e8, 4.4e9, 10), streams=[1, 2, 4, 8])
 
 
+# designed mixtures of three domains (as in mixture ablations): the corners, the edges' midpoints,
+# the centre and six interior points; several leave a domain out entirely
+_MIXTURES = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (0.5, 0.5, 0), (0.5, 0, 0.5), (0, 0.5, 0.5), (0.6, 0.2, 0.2),
+             (0.2, 0.6, 0.2), (0.2, 0.2, 0.6), (1 / 3, 1 / 3, 1 / 3), (0.7, 0.1, 0.2), (0.1, 0.3, 0.6))
+
+
+def _mixing_grid() -> pd.DataFrame:
+    rows = [(n, *r) for n in np.geomspace(2e7, 2e9, 8) for r in _MIXTURES]
+    return pd.DataFrame(rows, columns=["params", "p_web", "p_code", "p_books"])
+
+
 def _params_grid_hestness() -> pd.DataFrame:
     return pd.DataFrame({"params": np.geomspace(1e6, 1e10, 37)})
 
@@ -412,6 +423,21 @@ _SPECS: tuple[_Spec, ...] = (
         "constants; 10 sizes 1e8..4.4e9 x P in {1, 2, 4, 8}",
         params={"A": _big("A", 1e3, 1e15, (1e8, 1e10)), "k": _pos("k", init=(0.3,)), "alpha": _exp("alpha"),
                 "E": _pos("E", init=(1.0,))},
+    ),
+    _Spec(
+        name="data_mixing",
+        formula="E + A/params**alpha + k*exp(-t_web*p_web - t_code*p_code)",
+        features=("params", "p_web", "p_code", "p_books"),
+        constants={"E": 1.8, "A": 406.4, "alpha": 0.34, "k": 0.6, "t_web": 1.5, "t_code": 0.8},
+        grid=_mixing_grid,
+        scale="params",
+        citation="Ye et al. 2024, arXiv:2403.16952 (data mixing law c + k exp(sum_j t_j r_j)); Hoffmann size term",
+        description="validation loss of one domain vs the shares of three training domains (the shares sum to "
+        "one, so the third is left out of the exponent) plus a size term with Hoffmann's A and alpha; "
+        "illustrative mixing constants; 8 sizes 2e7..2e9 x 12 designed mixtures",
+        params={"E": _pos("E", init=(1.5, 2.0)), "A": _pos("A", init=(100, 400)), "alpha": _exp("alpha"),
+                "k": _pos("k", init=(0.3, 1.0)), "t_web": Param("t_web", lower=-10, upper=10, init=(1.0, -1.0)),
+                "t_code": Param("t_code", lower=-10, upper=10, init=(1.0, -1.0))},
     ),
     _Spec(
         name="hestness",

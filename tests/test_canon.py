@@ -38,3 +38,17 @@ def test_a_bigger_form_whose_extra_term_does_not_matter_counts_as_the_true_form(
 
 def test_the_same_skeleton_is_equivalent_without_fitting(truth):
     assert canon.equivalent(truth, Law.from_formula("F + B/params**b", ["params"]), X)
+
+
+def test_a_declared_feature_the_formula_does_not_use_does_not_count():
+    """The mixing truth is written over the first two shares of three (the third closes the simplex):
+    a law found over the same two is the same form, though the truth lists all three features."""
+    r = np.random.default_rng(0).dirichlet([1, 1, 1], 40)
+    Xm = {"params": np.repeat(np.geomspace(1e7, 1e9, 8), 5), "p_web": r[:, 0], "p_code": r[:, 1], "p_books": r[:, 2]}
+    truth = Law.from_formula("E + A/params**alpha + k*exp(-t1*p_web - t2*p_code)",
+                             ["params", "p_web", "p_code", "p_books"]).with_constants(
+        {"E": 1.8, "A": 406.4, "alpha": 0.34, "k": 0.6, "t1": 1.5, "t2": 0.8})
+    found = Law.from_formula("E + c1*exp(-a1*p_web - b1*p_code) + c2/params**a2", ["params", "p_web", "p_code"])
+    assert canon.equivalent(truth, found, Xm)
+    fewer = Law.from_formula("E + c1*exp(-a1*p_web) + c2/params**a2", ["params", "p_web", "p_code", "p_books"])
+    assert not canon.equivalent(truth, fewer, Xm)
