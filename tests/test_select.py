@@ -70,3 +70,15 @@ def test_the_best_on_validation_is_not_the_reference_when_the_fitted_rows_speak_
     # ... but it fits its rows far worse than the others: it is out, and the simplest law
     # within noise of the best remaining one is chosen
     assert recommend(errs, cx, residuals=res, bics=[-450.0, -500.0, -498.0]) == 1
+
+
+def test_the_bic_veto_is_dropped_when_the_validation_band_is_large():
+    """On a large band the paired test judges by itself: a simpler law within noise of the best is
+    chosen though the fitted rows (in-sample BIC) prefer the longer one by far."""
+    rng = np.random.default_rng(4)
+    best = rng.normal(0, 0.01, 240)
+    close = best + rng.normal(0, 0.002, 240)
+    errs, cx, res = [_rmse(best), _rmse(close)], [60, 30], [{"val": best}, {"val": close}]
+    assert recommend(errs, cx, residuals=res, bics=[-5000.0, -4200.0]) == 1
+    small = [{"val": best[:40]}, {"val": close[:40]}]
+    assert recommend([_rmse(best[:40]), _rmse(close[:40])], cx, residuals=small, bics=[-5000.0, -4200.0]) == 0
