@@ -451,52 +451,14 @@ def _reductions(form: Form, by_key: dict) -> list[Form]:
     terms = list(form.terms)
     for i, t in enumerate(terms):
         rest = terms[:i] + terms[i + 1:]
+        rest_keys = {x.key for x in rest}
         if rest:
             out.append(Form(form.link, form.intercept, tuple(rest)))
         for u in _simpler_terms(t, by_key):
-            if u.key in {x.key for x in rest}:
-                continue
-            out.append(form.with_terms(rest + [u]))
+            if u.key not in rest_keys:
+                out.append(form.with_terms(rest + [u]))
         split = [by_key.get(f"pow({v.name})") for v in t.vars] if t.kind == "powmod" else []
-        if split and all(split) and not {u.key for u in split} & {x.key for x in rest}:
-            # x^-a (1 + b y^-g) and A x^-a + B y^-b have as many constants: the additive
-            # (Chinchilla) split of a modulated power is the neighbour a beam grown by one term
-            # at a time rarely reaches once the modulated term has taken both features
-            out.append(form.with_terms(rest + split))
-    return out
-
-
-def _simpler_terms(t: Term, by_key: dict) -> list[Term]:
-    """Library terms of fewer variables that ``t`` reduces to when one of its exponents
-    (or centre slopes) is zero, or when its break, shift or modifier does not matter."""
-    names = [v.name for v in t.vars]
-    keys: list[str] = []
-    if t.kind in {"pow2", "prod"}:
-        keys = [f"pow({n})" for n in names]
-    elif t.kind in {"powmod", "effexp", "efflog", "repeat", "sat", "shift", "bpl"}:
-        keys = [f"pow({names[0]})"]
-    elif t.kind == "expmix":
-        keys = [f"exp({n})" for n in names]
-    elif t.kind == "bowl" and len(names) > 1:
-        keys = [f"bowl({','.join(n for j, n in enumerate(names) if j != i)})" for i in range(1, len(names))]
-    return [by_key[k] for k in keys if k in by_key]
-
-
-def _reductions(form: Form, by_key: dict) -> list[Form]:
-    """Forms one step simpler than ``form``: a term dropped, or one term made simpler; and a
-    modulated power split into two powers (as many constants, one more term)."""
-    out = []
-    terms = list(form.terms)
-    for i, t in enumerate(terms):
-        rest = terms[:i] + terms[i + 1:]
-        if rest:
-            out.append(Form(form.link, form.intercept, tuple(rest)))
-        for u in _simpler_terms(t, by_key):
-            if u.key in {x.key for x in rest}:
-                continue
-            out.append(form.with_terms(rest + [u]))
-        split = [by_key.get(f"pow({v.name})") for v in t.vars] if t.kind == "powmod" else []
-        if split and all(split) and not {u.key for u in split} & {x.key for x in rest}:
+        if split and all(split) and not {u.key for u in split} & rest_keys:
             # x^-a (1 + b y^-g) and A x^-a + B y^-b have as many constants: the additive
             # (Chinchilla) split of a modulated power is the neighbour a beam grown by one term
             # at a time rarely reaches once the modulated term has taken both features
