@@ -252,3 +252,71 @@ def test_a_feature_that_never_varies_is_a_one_line_error(curve, tmp_path):
         discover.discover(flat, target="loss", features=["params", "seq_len"], split="largest:params:0.2",
                           time_budget=5, checkpoint=tmp_path / "ck")
     assert not (tmp_path / "ck").exists()
+
+
+def test_every_term_written_in_the_users_variables_is_the_column_the_search_fitted():
+    """Term.sympy (original units, carried-over starts) must be an affine image of Term.column (the
+    normalised units the search fits in): a slip in the carry-over would hand the fitter a law
+    that starts far from what the engine found."""
+    from discover.engines.terms import make_vars, term_library
+
+    rng = np.random.default_rng(1)
+    X = {"params": 10 ** rng.uniform(7, 9, 40), "tokens": 10 ** rng.uniform(9, 11, 40),
+         "learning_rate": 10 ** rng.uniform(-4, -2, 40), "streams": rng.choice([1.0, 2.0, 4.0], 40),
+         "log_flops": rng.uniform(-0.9, 2.9, 40)}
+    X["unique_tokens"] = X["tokens"] / rng.uniform(1, 1.4, 40)
+    lib = term_library(make_vars(X, list(X)))
+    kinds = {t.kind for t in lib}
+    assert {"sq", "sigm", "lin", "exp"} <= kinds and "bpl" in kinds and "repeat" in kinds
+    for t in lib:
+        for th in t.inits():
+            col = t.column([v.values(X) for v in t.vars], th)
+            names = [f"k{i}" for i in range(t.n_theta)]
+            expr, starts, _ = t.sympy(th, names)
+            syms = sorted(expr.free_symbols, key=str)
+            args = [X[str(s)] if str(s) in X else starts[str(s)] for s in syms]
+            got = np.broadcast_to(discover.law.compile_numpy(syms, expr)(*args), col.shape)
+            A = np.column_stack([col, np.ones_like(col)])
+            coef, *_ = np.linalg.lstsq(A, got, rcond=None)
+            assert np.allclose(A @ coef, got, rtol=1e-7, atol=1e-9 * np.abs(got).max()), (t.key, th)
+
+
+def test_a_log_axis_column_gets_shift_terms_and_no_catalog_role():
+    """log_flops (signed, a logarithm already) is not compute: no catalog law reads it as C, and the
+    engine gives it the terms of a log axis (linear, exponential, a quadratic bowl, a sigmoid)."""
+    from discover.catalog.roles import match_role
+    from discover.engines.terms import make_vars, term_library
+
+    assert match_role("log_flops") is None and match_role("log10_params") is None and match_role("flops") == "C"
+    X = {"log_flops": np.linspace(0.2, 2.9, 30)}  # positive, yet still a log axis by its name
+    lib = term_library(make_vars(X, list(X)))
+    assert {t.kind for t in lib} >= {"lin", "exp", "sq", "sigm"}
+    X = {"params": np.geomspace(1e7, 1e9, 30)}
+    assert not {"sq", "sigm"} & {t.kind for t in term_library(make_vars(X, list(X)))}
+
+
+def test_twin_terms_come_after_their_original_and_go_first():
+    """With few features a form may hold two terms of one kind on one variable (A N^-a + B N^-b).
+    A twin never stands alone (it would be its original again): the beam adds it only beside its
+    original, and a reduction drops the twin rather than the original."""
+    from discover.engines.forms import Form
+    from discover.engines.grammar import _reductions
+
+    n = np.geomspace(1e6, 1e10, 40)
+    frame = pd.DataFrame({"params": n, "loss": 1.5 + 40 / n**0.25 + 3e3 / n**0.6})
+    _, _, task = _task(frame, target="loss", features=["params"], split="largest:params:0.2")
+    eng = GrammarEngine()
+    eng._prepare(task)
+    by_key = {t.key: t for t in eng.library}
+    assert "pow'(params)" in by_key and "bpl'(params)" not in by_key
+    parent = eng.evaluate(Form("id", True, (by_key["pow(params)"],)))
+    lone = eng.evaluate(Form("id", True, (by_key["log(params)"],)))
+    pairs = eng._children([parent, lone], np.random.default_rng(0))
+    assert (parent, by_key["pow'(params)"]) in pairs and (lone, by_key["pow'(params)"]) not in pairs
+    two = Form("id", True, (by_key["pow(params)"], by_key["pow'(params)"]))
+    assert [[t.key for t in f.terms] for f in _reductions(two, by_key)] == [["pow(params)"]]
+    fit = eng.evaluate(two, parent)
+    assert fit.val_err < 1e-4 < eng.evaluate(Form("id", True, (by_key["pow(params)"],))).val_err
+    wide = {c: 10 ** np.random.default_rng(0).uniform(1, 4, 30) for c in ("params", "tokens", "learning_rate")}
+    from discover.engines.terms import make_vars, term_library
+    assert not any(t.twin for t in term_library(make_vars(wide, list(wide))))  # three features: no twins

@@ -24,6 +24,11 @@ How a column is recognised (:func:`match_role`), first rule that applies wins:
 In both fallbacks the longest matching alias wins, so ``n_unique_tokens`` is U
 (alias ``unique_tokens``), not D (alias ``tokens``). Columns that match nothing
 have no role (``None``).
+
+A column whose name says it holds a logarithm (first word ``log``, ``log10``,
+``log2``, ``ln``: ``log_flops``, ``log10_params``) has no role after rule 1:
+catalog laws read the quantity itself, and ``C**-a`` of a log (which may be
+negative) is not Kaplan's compute law.
 """
 
 from __future__ import annotations
@@ -122,6 +127,16 @@ def _contains_words(words: list[str], sub: list[str]) -> bool:
     return n > 0 and any(words[i : i + n] == sub for i in range(len(words) - n + 1))
 
 
+LOG_WORDS = frozenset({"log", "log10", "log2", "ln", "logarithm"})
+
+
+def is_log_scale(column: str) -> bool:
+    """Whether a column name says it holds a logarithm of a quantity (``log_flops``, ``ln N``)."""
+    words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", str(column)).lower())
+    words = [w for w in words if w]
+    return bool(words) and words[0] in LOG_WORDS
+
+
 def is_proportion(column: str) -> bool:
     """Whether a column name looks like a mixture proportion (role ``r``)."""
     low = str(column).lower()
@@ -137,6 +152,8 @@ def match_role_detail(column: str) -> tuple[str | None, int]:
     col = str(column)
     if col in ROLES:
         return col, 1
+    if is_log_scale(col):
+        return None, 0
     low = col.lower()
     if low in _ALIAS_INDEX:
         return _ALIAS_INDEX[low], 2

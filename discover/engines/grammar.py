@@ -226,6 +226,8 @@ class GrammarEngine:
         # Level 1: every single-term form, each link, with and without intercept.
         for link in self.links:
             for t in self.library:
+                if t.twin:
+                    continue  # alone, a twin is its original
                 for icpt in ((True, False) if link == "id" else (True,)):
                     if self._left() <= 0:
                         break
@@ -293,7 +295,7 @@ class GrammarEngine:
         per_parent = []
         for parent in beam:
             have = {x.key for x in parent.form.terms}
-            terms = [t for t in self.library if t.key not in have]
+            terms = [t for t in self.library if t.key not in have and (not t.twin or t.original in have)]
             order = list(rng.permutation(len(terms)))  # ties (and unscreenable parents) in seeded order
             terms = [terms[i] for i in order]
             gains = self._screen(parent, terms)
@@ -452,6 +454,8 @@ def _reductions(form: Form, by_key: dict) -> list[Form]:
     for i, t in enumerate(terms):
         rest = terms[:i] + terms[i + 1:]
         rest_keys = {x.key for x in rest}
+        if any(x.twin and x.original == t.key for x in rest):
+            continue  # one of the pair goes: dropping the twin says it (a twin never stands alone)
         if rest:
             out.append(Form(form.link, form.intercept, tuple(rest)))
         for u in _simpler_terms(t, by_key):

@@ -48,7 +48,16 @@ class Var:
         A column named as a size (parameters, data, compute) is a scale variable however narrow its
         range: four sizes over one decade are still sizes, and a law linear or exponential in them
         would not extrapolate to the next one."""
-        return not self.positive or (self.decades < 2.0 and not _monotone_size(self))
+        return not self.positive or self.log_axis or (self.decades < 2.0 and not _monotone_size(self))
+
+    @property
+    def log_axis(self) -> bool:
+        """Already on a log axis: signed, or a plain column named as a logarithm (``log_flops``).
+        Such a variable moves by shifts, not ratios, so it gets the shift-invariant terms: linear,
+        exponential (a power law in the quantity it is the log of), a quadratic bowl and a sigmoid."""
+        from ..catalog.roles import is_log_scale
+
+        return not self.positive or (self.den is None and is_log_scale(self.num))
 
     def values(self, X: dict) -> np.ndarray:
         x = np.asarray(X[self.num], dtype=float)
@@ -73,10 +82,17 @@ class Term:
 
     kind: str
     vars: tuple[Var, ...]
+    twin: bool = False  # a second term of the same kind on the same variable (two power laws in N)
 
     @property
     def key(self) -> str:
-        return f"{self.kind}({','.join(v.name for v in self.vars)})"
+        mark = "'" if self.twin else ""
+        return f"{self.kind}{mark}({','.join(v.name for v in self.vars)})"
+
+    @property
+    def original(self) -> str:
+        """The key of the term this one is a twin of (its own key otherwise)."""
+        return dataclasses.replace(self, twin=False).key
 
     @property
     def n_theta(self) -> int:
@@ -172,6 +188,10 @@ class Term:
             return (U * (1.0 + R * (1.0 - np.exp(-(ratio - 1.0) / R)))) ** (-th[0])
         if k == "satexp":  # saturating effective quantity: 1 - exp(-z / b)
             return 1.0 - np.exp(-z / math.exp(th[0]))
+        if k == "sq":  # (x - m)²: an optimum on a log axis (U-shaped scaling)
+            return (z - th[0]) ** 2
+        if k == "sigm":  # 1 / (1 + exp(-(x - m) / w)): a smooth step on a log axis (emergence)
+            return 0.5 * (1.0 + np.tanh((z - th[0]) / (2.0 * math.exp(th[1]))))
         raise ValueError(k)
 
     def sympy(self, th, names: list[str]) -> tuple[sympy.Expr, dict[str, float], dict[str, tuple]]:
@@ -186,10 +206,10 @@ class Term:
             return x ** (-c[0]), {names[0]: th[0]}, {names[0]: (-6.0, 6.0)}
         if k == "log":
             return sympy.log(x), {}, {}
-        if k == "log2":
-            return sympy.log(x) ** 2, {}, {}
+        if k == "log2":  # the search fitted (log x/s)²: without a log x term beside it, log(x)² is another law
+            return sympy.log(x / _literal(ss[0])) ** 2, {}, {}
         if k == "cross":
-            return sympy.log(x) * sympy.log(xs[1]), {}, {}
+            return sympy.log(x / _literal(ss[0])) * sympy.log(xs[1] / _literal(ss[1])), {}, {}
         if k == "pow2":
             return x ** (-c[0]) * xs[1] ** (-c[1]), {names[0]: th[0], names[1]: th[1]}, {names[0]: (-6.0, 6.0), names[1]: (-6.0, 6.0)}
         if k == "sat":
@@ -237,6 +257,12 @@ class Term:
         if k == "satexp":
             b = math.exp(th[0]) * ss[0]
             return 1 - sympy.exp(-x / c[0]), {names[0]: b}, {names[0]: (0.0, math.inf)}
+        if k == "sq":
+            return (x - c[0]) ** 2, {names[0]: th[0] * ss[0]}, {names[0]: (-math.inf, math.inf)}
+        if k == "sigm":
+            w = math.exp(th[1]) * ss[0]
+            return (1 / (1 + sympy.exp((c[0] - x) / c[1])), {names[0]: th[0] * ss[0], names[1]: w},
+                    {names[0]: (-math.inf, math.inf), names[1]: (0.0, math.inf)})
         raise ValueError(k)
 
 
@@ -262,9 +288,15 @@ _SPEC = {
     "bpl": (4, 14, [(-4.0, 4.0), LOG_B, (-4.0, 4.0), (-4.0, 3.0)],
             [(0.2, 0.0, 0.3, 0.0), (0.1, 2.0, 0.5, -0.7), (0.5, -2.0, -0.3, 0.0), (0.1, -1.0, 0.3, -0.7)]),
     "satexp": (1, 7, [LOG_B], [(0.0,), (2.0,), (-2.0,)]),
+    "sq": (1, 5, [(-5.0, 5.0)], [(0.0,), (0.5,), (-0.5,), (1.0,)]),
+    "sigm": (2, 8, [(-5.0, 5.0), (-5.0, 2.0)], [(0.0, -1.0), (0.5, -1.5), (-0.5, -1.5), (0.0, 0.0)]),
 }
 
 TERM_KINDS = tuple(_SPEC)
+# Kinds a form may hold twice on one variable (A x^-a + B x^-b; a U from two exponentials on a log
+# axis; two steps), offered when the table has at most MAX_TWIN_FEATURES features.
+TWIN_KINDS = frozenset({"pow", "exp", "sigm"})
+MAX_TWIN_FEATURES = 2
 
 
 def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]:
@@ -275,9 +307,9 @@ def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]
         x = np.asarray(X[f], dtype=float)
         positive = bool(np.all(x > 0))
         if positive:
-            scale = float(np.exp(np.mean(np.log(x))))
+            scale = _round3(float(np.exp(np.mean(np.log(x)))))
         else:
-            scale = float(np.max(np.abs(x))) or 1.0
+            scale = _round3(float(np.max(np.abs(x)))) or 1.0
         pos[f] = positive
         decades = float(np.log10(x.max() / x.min())) if positive else 0.0
         out.append(Var(f, f, None, scale, positive, decades, float(x.min()), float(x.max())))
@@ -296,8 +328,19 @@ def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]
                 r = np.asarray(X[a], float) / np.asarray(X[b], float)
                 if np.ptp(np.log(r)) < 1e-9:
                     continue
-                out.append(Var(f"{a}/{b}", a, b, float(np.exp(np.mean(np.log(r)))), True, float(np.log10(r.max() / r.min()))))
+                out.append(Var(f"{a}/{b}", a, b, _round3(float(np.exp(np.mean(np.log(r))))), True,
+                               float(np.log10(r.max() / r.min()))))
     return out
+
+
+def _round3(s: float) -> float:
+    """A scale to three significant digits: the search only needs it roughly, and log terms carry
+    it into the law as a literal (``log(params/316000000)``), which should read as a round number."""
+    return float(f"{s:.3g}")
+
+
+def _literal(s: float) -> sympy.Expr:
+    return sympy.Integer(int(s)) if s >= 1 and s == int(s) else sympy.Rational(repr(s))
 
 
 def _share(v: Var) -> bool:
@@ -331,7 +374,9 @@ def term_library(vars_: list[Var], kinds=TERM_KINDS, varying=None) -> list[Term]
         for k in kinds:
             if k in {"pow2", "cross", "prod", "expmix", "bowl", "powmod", "effexp", "efflog", "repeat"}:
                 continue
-            if not v.positive and k not in {"lin", "exp"}:
+            if k in {"sq", "sigm"} and not v.log_axis:
+                continue  # on a raw positive axis, the bowl (in log x) and saturating terms play these parts
+            if not v.positive and k not in {"lin", "exp", "sq", "sigm"}:
                 continue
             if v.den is not None and k in {"bpl", "log2", "lin"}:
                 continue
@@ -340,6 +385,8 @@ def term_library(vars_: list[Var], kinds=TERM_KINDS, varying=None) -> list[Term]
             if k == "satexp" and v.den is None:
                 continue
             out.append(Term(k, (v,)))
+    if len(plain) <= MAX_TWIN_FEATURES:  # few features: room for a second term of a kind on one variable
+        out += [dataclasses.replace(t, twin=True) for t in list(out) if t.kind in TWIN_KINDS]
     scale_vars = [v for v in plain if v.positive]
     mix = [v for v in plain if _share(v) and not v.closes_mix]
     if "expmix" in kinds and 2 <= len(mix) <= MAX_SHARES:  # Ye et al.'s mixing term (a closing share left out)
