@@ -354,9 +354,14 @@ class GrammarEngine:
             e *= math.exp(min(G * f.form.n_linear / max(self.train_stack.n, 1), 50.0))
         return e
 
-    def _top(self, fits: list[Fitted], k: int, per_terms: int | None = None) -> list[Fitted]:
+    def _top(self, fits: list[Fitted], k: int, per_terms: int | None = None,
+             no_extensions: bool = False) -> list[Fitted]:
         """The ``k`` best fits by penalised validation error; at most ``per_terms`` of them with
-        the same terms (under different links), so the beam is not one term set four times."""
+        the same terms (under different links), so the beam is not one term set four times.
+        ``no_extensions`` leaves out a form that is a better-ranked one plus terms (or an
+        intercept): the extra constants bought nothing on validation, and handing over twenty
+        such variants of the best form made the pipeline's refits cost three times the search
+        (a 2,000-row table of 14-constant laws)."""
         ok = [f for f in fits if f is not None and math.isfinite(f.val_err)]
         ok.sort(key=lambda f: (self._rank_error(f), f.form.complexity, f.form.key))
         out, seen, n_terms = [], set(), {}
@@ -365,6 +370,8 @@ class GrammarEngine:
                 continue
             terms = f.form.terms_key
             if per_terms is not None and n_terms.get(terms, 0) >= per_terms:
+                continue
+            if no_extensions and any(_extends(f.form, g.form) for g in out):
                 continue
             n_terms[terms] = n_terms.get(terms, 0) + 1
             seen.add(f.form.key)
@@ -376,7 +383,7 @@ class GrammarEngine:
     def _laws(self, task: EngineTask) -> list[Law]:
         fits = [f for f in self.evaluated.values() if f is not None and math.isfinite(f.val_err)]
         # per-group refits cost one fit per group: hand fewer forms to the pipeline when grouped
-        chosen = self._top(fits, self.n_return if not task.grouped else 3)
+        chosen = self._top(fits, self.n_return if not task.grouped else 3, no_extensions=True)
         # and the Pareto front of val error vs complexity, so simple laws are always offered
         by_cx: dict[int, Fitted] = {}
         for f in fits:
@@ -428,6 +435,14 @@ class GrammarEngine:
             out.append(dataclasses.replace(law, name=f"{law.formula} [per group]", shared=(),
                                            description=law.description + "; every constant per group"))
         return out
+
+
+def _extends(form: Form, base: Form) -> bool:
+    """``form`` is ``base`` (same link) with more terms or an added intercept."""
+    if form.link != base.link or (base.intercept and not form.intercept):
+        return False
+    have, under = {t.key for t in form.terms}, {t.key for t in base.terms}
+    return under <= have and (under < have or form.intercept > base.intercept)
 
 
 def _simpler_terms(t: Term, by_key: dict) -> list[Term]:
