@@ -59,10 +59,6 @@ def dedupe(laws: list[Law]) -> list[Law]:
     return out
 
 
-def _used(law: Law) -> set[str]:
-    return {v for v in law.variables if any(str(s) == v for s in law.expr.free_symbols)}
-
-
 def equivalent(a: Law, b: Law, X: Mapping[str, np.ndarray], *, rtol: float = 1e-3, seed: int = 0,
                draws: int = 3, spread: float = 0.3) -> bool:
     """True when forms ``a`` (fitted) and ``b`` describe the same family of curves on inputs X.
@@ -81,7 +77,7 @@ def equivalent(a: Law, b: Law, X: Mapping[str, np.ndarray], *, rtol: float = 1e-
     """
     from .fit import fit_law
 
-    if _used(a) != _used(b):  # a variable declared but absent from the formula does not count
+    if set(a.used_variables) != set(b.used_variables):  # one declared but absent from the formula does not count
         return False
     if skeleton(a) == skeleton(b):
         return True

@@ -215,11 +215,16 @@ class Law:
         missing = {str(s) for s in expr.free_symbols} - set(self.variables) - set(self.params)
         if missing:
             raise DataError(f"law {self.name}: symbols {sorted(missing)} are neither variables nor constants")
-        unused = [v for v in self.variables if sympy.Symbol(v, positive=True) not in expr.free_symbols]
-        if unused and len(unused) == len(self.variables):
+        if not self.used_variables:
             raise DataError(f"law {self.name}: formula uses none of its variables {list(self.variables)}")
 
     # ------------------------------------------------------------- properties
+    @property
+    def used_variables(self) -> tuple[str, ...]:
+        """The variables the formula uses (a law may declare one it does not, e.g. a closing share)."""
+        names = {str(s) for s in self.expr.free_symbols}
+        return tuple(v for v in self.variables if v in names)
+
     @property
     def constant_names(self) -> tuple[str, ...]:
         return tuple(self.params)

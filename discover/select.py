@@ -16,8 +16,8 @@ a law that wins by luck on a few rows does not crowd out a simpler one.
 The validation band can be small, so (below 100 validation rows) the rows
 the law was fitted on get a veto first: a law whose BIC is far above the
 lowest (the fitted rows speak strongly against it) is out, however well it
-does on validation, and the best law, the reference for "within noise", is the best of the rest. On a
-dozen validation rows some law among hundreds extrapolates well by luck; if
+does on validation, and the best law, the reference for "within noise", is
+the best of the rest. On a dozen validation rows some law among hundreds extrapolates well by luck; if
 it is the reference, the true law can look significantly worse than it.
 """
 
