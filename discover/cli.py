@@ -51,7 +51,8 @@ def _add_table_args(p: argparse.ArgumentParser, resumable: bool = False):
     p.add_argument("--shared-form", action="store_true",
                    help="with --targets: one functional form, constants refit per target")
     p.add_argument("--features", required=not resumable, help="comma-separated feature columns (e.g. params,tokens)")
-    p.add_argument("--group", help="group column: one form, constants refit per group")
+    p.add_argument("--group", help="group column (or several, comma-separated: one group per combination): "
+                                   "one form, constants refit per group")
     p.add_argument("--weight", help="column of row weights")
     p.add_argument("--derive", action="append", default=[], metavar="NAME=FORMULA",
                    help="add a derived column, e.g. flops=6*params*tokens (repeatable)")

@@ -205,6 +205,10 @@ def load_dataset(
         frame[col] = derived_column(frame, col, formula)
         derived[col] = formula
     _check_unique_columns(features, "the feature list")
+    for part in group_parts(group):
+        if part == target or part in features:
+            raise DataError(f"group column {part!r} is also the target or a feature")
+    group = group_column(frame, group)
     wanted = [target, *features, *(c for c in (group, weight) if c), *keep]
     _require_columns(frame, wanted)
     if target in features:
@@ -240,6 +244,46 @@ def load_dataset(
     cols = list(dict.fromkeys([c for c in [*features, target, group, weight, *keep, *derived] if c]))
     return Dataset(frame=frame[cols].reset_index(drop=True), target=target, features=features,
                    group=group, weight=weight, name=name or default_name, derived=derived)
+
+
+#: Between the values of the columns of a group named by several columns: "NMT | log_perplexity | 6 Enc".
+GROUP_JOIN = " | "
+
+
+def group_parts(group) -> list[str]:
+    """The columns a group is named by: ``"domain,task,model"`` or a list of names, or one column."""
+    if group is None:
+        return []
+    parts = [str(p).strip() for p in ([group] if isinstance(group, str) else group)]
+    if isinstance(group, str) and "," in group:
+        parts = [p.strip() for p in group.split(",")]
+    parts = [p for p in parts if p]
+    if not parts:
+        raise DataError("the group names no column")
+    return parts
+
+
+def group_column(frame: pd.DataFrame, group) -> str | None:
+    """The name of the group column, built in ``frame`` (in place) when the group is several columns.
+
+    Learning-curve collections name a curve by several columns (domain, task,
+    model); the combined column is called by the names joined with commas and
+    holds the values joined with :data:`GROUP_JOIN`, so a results file can
+    rebuild it from any table that has the parts. A column whose own name
+    holds a comma is taken as it is.
+    """
+    if group is None:
+        return None
+    if isinstance(group, str) and group in frame.columns:
+        return group
+    parts = group_parts(group)
+    if len(parts) == 1:
+        return parts[0]
+    _check_unique_columns(parts, "the group columns")
+    _require_columns(frame, parts)
+    name = ",".join(parts)
+    frame[name] = frame[parts].astype(str).agg(GROUP_JOIN.join, axis=1)
+    return name
 
 
 def _require_columns(frame: pd.DataFrame, cols: Sequence[str]):

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .data import group_parts
 from .errors import DataError
 
 _TARGET = "target"
@@ -44,8 +45,9 @@ class LawRegressor(RegressorMixin, BaseEstimator):
     split : str or None
         How the rows given to ``fit`` are split to choose among candidates (e.g.
         ``"compute:0.2"``); None fits on every row and chooses by BIC.
-    group : str or None
-        Column of X with group labels: constants are fitted per group.
+    group : str, list of str or None
+        Column of X with group labels (or several: one group per combination): constants are fitted
+        per group.
     catalog, seed, bootstrap, delta, shared
         As in :func:`discover.discover` / :func:`discover.fit`.
 
@@ -78,9 +80,11 @@ class LawRegressor(RegressorMixin, BaseEstimator):
         from .search import discover
 
         frame = _frame(X)
-        features = [c for c in frame.columns if c != self.group]
-        if self.group is not None and self.group not in frame.columns:
-            raise DataError(f"group column {self.group!r} is not among the columns of X")
+        parts = [self.group] if isinstance(self.group, str) and self.group in frame.columns else group_parts(self.group)
+        features = [c for c in frame.columns if c not in parts]
+        for col in parts:
+            if col not in frame.columns:
+                raise DataError(f"group column {col!r} is not among the columns of X")
         if not features:
             raise DataError("X has no feature columns")
         for reserved in (_TARGET, _WEIGHT):

@@ -310,7 +310,7 @@ class Law:
             arr = np.full(len(groups), np.nan)
             for g in np.unique(groups):
                 if g not in self.constants:
-                    raise DataError(f"law {self.name}: group {g!r} was not seen in fitting, so it has no constants")
+                    raise DataError(f"law {self.name}: group {str(g)!r} was not seen in fitting, so it has no constants")
                 arr[groups == g] = self.constants[g][c]
             values[c] = arr
         return self.evaluate(X, values)

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .data import group_column, group_parts
 from .errors import DataError
 from .formula import symbol_name
 from .law import Law
@@ -211,9 +212,10 @@ class Result:
         groups = None
         if scored.law.grouped:
             col = self.group or scored.law.group
-            if col not in frame.columns:
+            if col not in frame.columns and not set(group_parts(col)) <= set(frame.columns):
                 raise DataError(f"law {scored.law.name} has per-group constants; the table needs column {col!r}")
-            groups = frame[col].astype(str).to_numpy()
+            frame = frame.copy()
+            groups = frame[group_column(frame, col)].astype(str).to_numpy()
         pred = scored.law.predict(X, groups=groups)
         if interval is None:
             return pred

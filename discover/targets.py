@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .data import read_table
+from .data import group_column, group_parts, read_table
 from .errors import DataError
 
 TARGET_COLUMN = "target"
@@ -47,19 +47,20 @@ def parse_targets(targets, frame: pd.DataFrame | None = None) -> list[str]:
 
 
 def _read(data, targets, features, group):
-    """The table, its name, the checked target names and the feature list."""
+    """The table, its name, the checked target names, the feature list and the group column
+    (built when the group is named by several columns)."""
     frame, default_name = read_table(data)
     names = parse_targets(targets, frame)
     feats = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
-    _check_roles(names, feats, group)
-    return frame, default_name, names, feats
+    _check_roles(names, feats, group_parts(group))
+    return frame, default_name, names, feats, group_column(frame, group)
 
 
-def _check_roles(names: Sequence[str], features: Sequence[str], group: str | None):
+def _check_roles(names: Sequence[str], features: Sequence[str], group_columns: Sequence[str]):
     for t in names:
         if t in features:
             raise DataError(f"column {t!r} is both a target and a feature")
-        if group is not None and t == group:
+        if t in group_columns:
             raise DataError(f"column {t!r} is both a target and the group column")
 
 
@@ -111,7 +112,7 @@ def run_each(func: Callable, data, targets, *, features, group=None, name=None, 
     ``time_budget``, when given, is split evenly between the targets. Each
     Result carries a warning naming the rows dropped for a missing target.
     """
-    frame, default_name, names, feats = _read(data, targets, features, group)
+    frame, default_name, names, feats, group = _read(data, targets, features, group)
     if "time_budget" in kwargs and kwargs["time_budget"] is not None:
         kwargs["time_budget"] = float(kwargs["time_budget"]) / len(names)
     tables = {}
@@ -133,7 +134,7 @@ def run_each(func: Callable, data, targets, *, features, group=None, name=None, 
 
 def run_shared(func: Callable, data, targets, *, features, group=None, name=None, **kwargs):
     """``func`` once on the stacked table: one form, constants refit per target. Returns one Result."""
-    frame, default_name, names, feats = _read(data, targets, features, group)
+    frame, default_name, names, feats, group = _read(data, targets, features, group)
     long, vcol, gcol = melt(frame, names, group)
     res = func(long, target=vcol, features=feats, group=gcol, name=f"{name or default_name}:{'+'.join(names)}",
                **kwargs)

@@ -201,7 +201,7 @@ def _read_json(path: Path):
 
 def task_from_doc(doc: dict, path: Path) -> Task:
     """A task from a task-file dictionary; ``table`` is relative to the file's directory."""
-    from ..data import read_table
+    from ..data import group_parts, read_table
 
     where = f"task file {path.name}"
     table = doc.get("table")
@@ -216,8 +216,10 @@ def task_from_doc(doc: dict, path: Path) -> Task:
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise DataError(f"{where}: 'features' must be a non-empty list of column names")
     group = doc.get("group")
+    if isinstance(group, list) and group and all(isinstance(g, str) for g in group):
+        group = ",".join(group)  # a group named by several columns
     if group is not None and not isinstance(group, str):
-        raise DataError(f"{where}: 'group' must be a column name or null")
+        raise DataError(f"{where}: 'group' must be a column name, a list of them, or null")
     split = doc.get("split")
     if split is not None and not isinstance(split, str):
         raise DataError(f"{where}: 'split' must be a split rule such as column:split, or null")
@@ -225,7 +227,8 @@ def task_from_doc(doc: dict, path: Path) -> Task:
     if not table_path.exists():
         raise DataError(f"{where}: table {table!r} does not exist (looked for {table_path})")
     frame, _ = read_table(table_path)
-    missing = [c for c in [target, *features, *([group] if group else [])] if c not in frame.columns]
+    groups = [group] if group in frame.columns else group_parts(group)
+    missing = [c for c in [target, *features, *groups] if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: table {table_path.name} has no column {missing[0]!r}")
     truth = _truth(doc.get("truth"), features, where)
