@@ -178,6 +178,24 @@ def test_task_json_with_truth_is_read(tmp_path):
     np.testing.assert_allclose(task.truth.predict(task.frame), direct.truth.predict(direct.frame), rtol=1e-9)
 
 
+def test_task_file_with_several_targets_gives_one_task_per_target(tmp_path):
+    frame = chinchilla_table(0).assign(loss_b=lambda f: f["loss"] * 1.2)
+    frame.loc[2, "loss_b"] = np.nan
+    write_task(tmp_path, "two", frame, target=["loss", "loss_b"])
+    tasks = load_suite(tmp_path)
+    assert [t.name for t in tasks] == ["two:loss", "two:loss_b"]
+    a, b = tasks
+    assert (a.target, b.target) == ("loss", "loss_b")
+    assert "loss_b" not in a.frame.columns and "loss" not in b.frame.columns
+    assert (a.n_rows, b.n_rows) == (len(frame), len(frame) - 1)
+    assert [t.name for t in load_suite(tmp_path, only=["two"])] == ["two:loss", "two:loss_b"]
+    with pytest.raises(DataError, match="tasks_from_file"):
+        task_from_file(tmp_path / "two.json")
+    write_task(tmp_path, "bad", frame, target=["loss", "loss_c"])
+    with pytest.raises(DataError, match="'loss_c'"):
+        load_suite(tmp_path / "bad.json")
+
+
 @pytest.mark.parametrize("suite", ["no/such/dir", "README.md"])
 def test_bad_suite_is_a_data_error_and_exit_2(suite, tmp_path, capsys):
     (tmp_path / "README.md").write_text("hello")

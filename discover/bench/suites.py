@@ -9,6 +9,7 @@ A SUITE is one of
   Parquet file, relative to the JSON), ``target``, ``features``, ``group``
   and ``split`` (the SLDBench task format, also written by
   :func:`discover.synthetic.to_directory`, whose ``truth`` entry is read too);
+  a file whose ``target`` is a list gives one task per target;
 * one task JSON file.
 
 Every task is loaded into memory (tables of training runs are small), so a
@@ -102,7 +103,7 @@ def load_suite(suite, *, noise: Sequence[float] = (0.01,), data_seed: int = 0,
         if path.is_dir():
             tasks = directory_tasks(path)
         elif path.suffix.lower() == ".json":
-            tasks = [task_from_file(path)]
+            tasks = tasks_from_file(path)
         else:
             raise DataError(f"suite {text!r} is a file but not a task JSON file (NAME.json naming table, target, "
                             "features, group, split)")
@@ -172,7 +173,7 @@ def directory_tasks(path: Path) -> list[Task]:
     for p in sorted(path.glob("*.json")):
         doc = _read_json(p)
         if isinstance(doc, dict) and "table" in doc and "target" in doc:
-            tasks.append(task_from_doc(doc, p))
+            tasks.extend(tasks_from_doc(doc, p))
     if not tasks:
         raise DataError(f"suite directory {str(path)!r} has no task files (NAME.json naming table, target, features)")
     names = [t.name for t in tasks]
@@ -183,11 +184,20 @@ def directory_tasks(path: Path) -> list[Task]:
 
 
 def task_from_file(path) -> Task:
+    """The task of a task file that names one target."""
+    tasks = tasks_from_file(path)
+    if len(tasks) > 1:
+        raise DataError(f"task file {Path(path).name} names {len(tasks)} targets; read it with tasks_from_file")
+    return tasks[0]
+
+
+def tasks_from_file(path) -> list[Task]:
+    """The tasks of a task file: one, or one per target when it names several."""
     path = Path(path)
     doc = _read_json(path)
     if not isinstance(doc, dict) or "table" not in doc or "target" not in doc:
         raise DataError(f"task file {path.name} must be a JSON object with 'table', 'target' and 'features'")
-    return task_from_doc(doc, path)
+    return tasks_from_doc(doc, path)
 
 
 def _read_json(path: Path):
@@ -199,9 +209,28 @@ def _read_json(path: Path):
         raise DataError(f"task file {path.name} is not valid JSON: {err}") from None
 
 
-def task_from_doc(doc: dict, path: Path) -> Task:
-    """A task from a task-file dictionary; ``table`` is relative to the file's directory."""
+def tasks_from_doc(doc: dict, path: Path) -> list[Task]:
+    """The tasks of a task-file dictionary. ``"target": ["loss_a", "loss_b"]`` names several
+    targets of one table (domain losses of the same runs): one task per target, called
+    ``NAME:TARGET``, on the rows that have a value of it, without the other targets' columns."""
+    targets = doc.get("target")
+    if not isinstance(targets, list):
+        return [task_from_doc(doc, path)]
+    where = f"task file {path.name}"
+    if not targets or not all(isinstance(t, str) and t for t in targets) or len(set(targets)) < len(targets):
+        raise DataError(f"{where}: 'target' must be a column name or a list of distinct column names")
+    if doc.get("truth") is not None:
+        raise DataError(f"{where}: a 'truth' law needs a single target")
+    base = doc.get("name") if isinstance(doc.get("name"), str) and doc.get("name") else path.stem
+    return [task_from_doc({**doc, "target": t, "name": f"{base}:{t}"}, path, others=targets, base=base)
+            for t in targets]
+
+
+def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: str | None = None) -> Task:
+    """A task from a task-file dictionary; ``table`` is relative to the file's directory.
+    ``others`` are the file's other targets, left out of this task's table."""
     from ..data import group_parts, read_table
+    from ..targets import one_table
 
     where = f"task file {path.name}"
     table = doc.get("table")
@@ -231,9 +260,16 @@ def task_from_doc(doc: dict, path: Path) -> Task:
     missing = [c for c in [target, *features, *groups] if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: table {table_path.name} has no column {missing[0]!r}")
+    if others:
+        absent = [t for t in others if t not in frame.columns]
+        if absent:
+            raise DataError(f"{where}: table {table_path.name} has no column {absent[0]!r}")
+        frame, _ = one_table(frame, target, others)
+        if not len(frame):
+            raise DataError(f"{where}: target {target!r} has no values")
     truth = _truth(doc.get("truth"), features, where)
     name = doc.get("name") if isinstance(doc.get("name"), str) and doc.get("name") else path.stem
-    meta = {"base": name}
+    meta = {"base": base or name}
     if isinstance(doc.get("truth"), dict) and isinstance(doc["truth"].get("noise"), dict):
         sigma = doc["truth"]["noise"].get("sigma")
         if isinstance(sigma, (int, float)):
