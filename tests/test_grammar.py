@@ -365,3 +365,36 @@ def test_a_u_shaped_score_against_log_flops_is_found_per_group():
     assert any(t.kind == "sq" for t in fits[0].form.terms)
     assert fits[0].val_err < 0.0075  # noise 0.005 (raw residuals: the score is negative)
     assert any("(log_flops - a" in law.formula for law in laws)
+
+
+def test_stack_solves_each_groups_own_least_squares_on_unbalanced_groups():
+    """Groups of 3, 12 and 60 rows (and a group with no rows here): the flat layout's batched
+    solve gives each group the coefficients of its own least-squares fit, and none to the
+    group without rows; rows of a group outside the fitted groups are left out."""
+    from discover.engines.forms import Form, FormEval, Stack
+    from discover.engines.terms import make_vars, term_library
+
+    rng = np.random.default_rng(0)
+    sizes = {"a": 3, "b": 12, "c": 60}
+    groups = np.concatenate([[g] * n for g, n in sizes.items()] + [["stranger"] * 4])
+    x = np.exp(rng.uniform(0, 5, len(groups)))
+    y = np.exp(rng.normal(0, 0.1, len(groups))) + 1.0
+    X = {"x": x}
+    pow_x = next(t for t in term_library(make_vars(X, ["x"]), ("pow",)) if t.key == "pow(x)")
+    st = Stack(X, y, True, rng.permutation(len(groups)), groups, ["b", "a", "empty", "c"])
+    assert st.n == 75 and list(st.counts) == [12, 3, 0, 60]
+    fe = FormEval(Form("id", True, (pow_x,)), True, 1.0)
+    eta = np.array([0.4])
+    coef, lin = fe.solve(st, eta)
+    F, t, w = fe.design(st, eta)
+    for gi, g in enumerate(["b", "a", "empty", "c"]):
+        rows = st.gidx == gi
+        if not rows.any():
+            assert np.all(coef[gi] == 0)
+            continue
+        own = np.linalg.lstsq(F[rows] * w[rows, None], t[rows] * w[rows], rcond=None)[0]
+        np.testing.assert_allclose(coef[gi], own, rtol=1e-8)
+        np.testing.assert_allclose(lin[rows], F[rows] @ own, rtol=1e-8)
+    pad = st.padded(st.y)
+    assert pad.shape == (4, 60) and np.all(pad[2] == 0)
+    np.testing.assert_allclose(np.sort(pad[1][:3]), np.sort(y[groups == "a"]))

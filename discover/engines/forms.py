@@ -9,8 +9,8 @@ A *form* is ``link(intercept + Σ c_k φ_k(θ_k))`` with terms from
 - ``pow``:  y = (Σ c_k φ_k)^γ                   (Kaplan's joint law ((N_c/N)^(a/b) + D_c/D)^b)
 
 For fixed nonlinear constants η the linear coefficients solve a weighted least
-squares problem exactly (variable projection); with groups, the rows of every
-group are stacked so that each group's linear problem is solved in one batched
+squares problem exactly (variable projection); with groups, each group's
+normal equations are summed over its rows and all are solved in one batched
 call, with η shared across groups.
 """
 
@@ -102,38 +102,59 @@ class Fitted:
 
 
 class Stack:
-    """Rows of every group stacked into padded (groups × rows) arrays.
+    """Rows of every group, sorted by group, as flat arrays with each row's group index.
 
     One form shares its exponents across groups and has linear coefficients per
-    group; stacking lets every group's linear problem be solved in one batched
-    call. Padding cells carry weight 0 (and harmless values 1).
+    group; sums over each group's rows (:meth:`group_sum`) give every group's
+    normal equations at once. Flat rather than padded to the longest group:
+    learning-curve collections mix curves of 7 and 200 points, and a padded
+    (groups x rows) layout did six times the arithmetic of the real rows.
+    Rows of a group the fitted groups do not include are left out.
     """
 
     def __init__(self, Zall: dict, y: np.ndarray, log_space: bool, rows: np.ndarray, groups: np.ndarray,
                  order: list):
-        per = [rows[groups[rows] == g] for g in order]
-        G, n = len(order), max(1, max(len(r) for r in per))
-        self.mask = np.zeros((G, n))
-        self.y = np.ones((G, n))
-        self.Z = {k: np.ones((G, n)) for k in Zall}
-        for gi, r in enumerate(per):
-            self.mask[gi, : len(r)] = 1.0
-            self.y[gi, : len(r)] = y[r]
-            for k, v in Zall.items():
-                self.Z[k][gi, : len(r)] = v[r]
-        self.present = self.mask.any(axis=1)
-        self.n = int(self.mask.sum())
-        self.G = G
+        index = {g: i for i, g in enumerate(order)}
+        rows = np.asarray(rows, int)
+        gi = np.array([index.get(g, -1) for g in groups[rows]], int)
+        keep = np.flatnonzero(gi >= 0)
+        keep = keep[np.argsort(gi[keep], kind="stable")]
+        rows, gi = rows[keep], gi[keep]
+        self.G = len(order)
+        self.gidx = gi
+        self.counts = np.bincount(gi, minlength=self.G)
+        self.present = self.counts > 0
+        self._starts = (np.cumsum(self.counts) - self.counts)[self.present]
+        self.n = len(rows)
+        self.y = np.asarray(y, float)[rows]
+        self.Z = {k: np.asarray(v, float)[rows] for k, v in Zall.items()}
+        self.mask = np.ones(self.n)
         self.log_space = log_space
         if log_space:
             self.logy = np.log(self.y)
-            self.w = self.mask / self.y
+            self.w = 1.0 / self.y
         else:
             self.w = self.mask.copy()
 
     def values(self, a: np.ndarray) -> np.ndarray:
-        """The real (unpadded) cells of a (groups × rows) array, flattened."""
-        return a[self.mask > 0]
+        """The rows of an array over this stack's rows (already flat: kept for callers' clarity)."""
+        return a
+
+    def group_sum(self, a: np.ndarray) -> np.ndarray:
+        """Sums of ``a`` (rows first) over each group's rows: (groups, ...); 0 for a group without rows."""
+        out = np.zeros((self.G,) + a.shape[1:])
+        if self.n:
+            out[self.present] = np.add.reduceat(a, self._starts, axis=0)
+        return out
+
+    def padded(self, a: np.ndarray) -> np.ndarray:
+        """``a`` laid out as (groups, longest group, ...), zeros past each group's rows: for the
+        per-group QR of the term screen, which runs once per beam parent, not per fit."""
+        width = int(self.counts.max()) if self.n else 1
+        out = np.zeros((self.G, width) + a.shape[1:])
+        within = np.arange(self.n) - np.repeat(np.cumsum(self.counts) - self.counts, self.counts)
+        out[self.gidx, within] = a
+        return out
 
 
 class FormEval:
@@ -167,7 +188,7 @@ class FormEval:
             return [t.column([st.Z[v.name] for v in t.vars], eta[a:b]) for t, (a, b) in zip(self.form.terms, self.splits)]
 
     def design(self, st: Stack, eta):
-        """(F: groups × rows × columns, target, row weights): the linear problems for fixed η."""
+        """(F: rows × columns, target, row weights): the linear problems for fixed η."""
         cols = self.columns(st, eta)
         f = self.form
         scale = 1.0 if st.log_space else self.yscale
@@ -188,33 +209,44 @@ class FormEval:
     def solve(self, st: Stack, eta, design=None):
         """Per-group linear coefficients (groups × columns) and the linear predictor."""
         F, t, w = self.design(st, eta) if design is None else design
-        if not np.all(np.isfinite(F[st.mask > 0])):
+        if not np.all(np.isfinite(F)):
             return None, None
-        A = F * w[..., None]
-        norms = np.sqrt(np.einsum("gni,gni->gi", A, A))
-        norms[norms == 0] = 1.0
-        A = A / norms[:, None, :]
+        one = st.G == 1
+        m = F.shape[-1]
         b = t * w
-        m = A.shape[-1]
         with np.errstate(all="ignore"):
-            Gm = np.einsum("gni,gnj->gij", A, A) + 1e-12 * np.eye(m)
-            rhs = np.einsum("gni,gn->gi", A, b)
+            A = F * w[:, None]
+            norms = np.sqrt(np.einsum("ni,ni->i", A, A))[None] if one else np.sqrt(st.group_sum(A * A))
+            norms[norms == 0] = 1.0
+            A = A / (norms if one else norms[st.gidx])
+            if one:
+                Gm, rhs = np.einsum("ni,nj->ij", A, A)[None], np.einsum("ni,n->i", A, b)[None]
+            else:
+                Gm, rhs = st.group_sum(A[:, :, None] * A[:, None, :]), st.group_sum(A * b[:, None])
+            Gm = Gm + 1e-12 * np.eye(m)
             try:
                 coef = np.linalg.solve(Gm, rhs[..., None])[..., 0]
             except np.linalg.LinAlgError:
                 coef = np.full_like(rhs, np.nan)
-            bad = ~np.all(np.isfinite(coef), axis=1) | (np.abs(coef).max(axis=1) > 1e6 * (np.abs(b).max() + 1e-300))
+            top = np.abs(b).max() if len(b) else 0.0
+            bad = ~np.all(np.isfinite(coef), axis=1) | (np.abs(coef).max(axis=1) > 1e6 * (top + 1e-300))
             for gi in np.flatnonzero(bad):  # (nearly) collinear columns: SVD least squares for that group
+                rows = st.gidx == gi
                 try:
-                    coef[gi] = np.linalg.lstsq(A[gi], b[gi], rcond=1e-12)[0]
+                    coef[gi] = np.linalg.lstsq(A[rows], b[rows], rcond=1e-12)[0]
                 except np.linalg.LinAlgError:
                     return None, None
         coef = coef / norms
-        return coef, np.einsum("gni,gi->gn", F, coef)
+        return coef, self.linear(st, F, coef)
+
+    @staticmethod
+    def linear(st: Stack, F: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """Each row's design row times its group's coefficients."""
+        return np.einsum("ni,i->n", F, coef[0]) if st.G == 1 else np.einsum("ni,ni->n", F, coef[st.gidx])
 
     def predict(self, st: Stack, eta, coef) -> np.ndarray:
         F, _, _ = self.design(st, eta)
-        lin = np.einsum("gni,gi->gn", F, coef)
+        lin = self.linear(st, F, coef)
         if self.form.link == "pow":
             return np.maximum(lin, 1e-300) ** eta[0]
         return np.exp(np.clip(lin, -700, 700)) if self.form.link == "log" else lin
@@ -225,7 +257,7 @@ class FormEval:
         if coef is None:
             return np.full(st.n, 1e3)
         _, t, w = design
-        r = st.values((lin - t) * w)
+        r = (lin - t) * w
         return np.clip(np.where(np.isfinite(r), r, 1e3), -1e3, 1e3)
 
 

@@ -94,7 +94,7 @@ class GrammarEngine:
             fit_idx, eval_idx = (np.asarray(a, int) for a in task.backtest)
             self.folds.append((stack(Ztr, ytr, gtr, fit_idx), stack(Ztr, ytr, gtr, eval_idx)))
         self.train_stack = self.folds[0][0]
-        counts = self.train_stack.mask.sum(axis=1)
+        counts = self.train_stack.counts
         self.min_rows = int(counts[counts > 0].min())
         self.max_constants = max(2, min(14, self.train_stack.n // 3))
         self.evaluated: dict[str, Fitted | None] = {}
@@ -318,21 +318,21 @@ class GrammarEngine:
             with np.errstate(all="ignore"):
                 F, t, w = fe.design(st, eta)
                 coef = np.stack([parent.coefs[g] for g in self.groups])
-                lin = np.einsum("gni,gi->gn", F, coef)
-                r = (t - lin) * w
-                A = F * w[..., None]
+                r = (t - fe.linear(st, F, coef)) * w
+                A = F * w[:, None]
                 if not (np.all(np.isfinite(A)) and np.all(np.isfinite(r))):
                     return None
-                Q = np.linalg.qr(A)[0]  # per group: orthonormal basis of the parent's columns
                 # a new term enters linearly (id, log, pow links) or inside the exponent (fexp)
-                tilt = F[..., 1] * coef[:, 1:2] if parent.form.link == "fexp" else 1.0
+                tilt = F[:, 1] * coef[st.gidx, 1] if parent.form.link == "fexp" else 1.0
+                Q = np.linalg.qr(st.padded(A))[0]  # per group: orthonormal basis of the parent's columns
+                r = st.padded(r)
                 tiny = 1e-12 * (1 + np.einsum("gn,gn->g", r, r))  # a column this small adds nothing
                 gains = []
                 for term in terms:
                     Z = [st.Z[v.name] for v in term.vars]
                     best = 0.0
                     for th in term.inits():
-                        phi = term.column(Z, np.asarray(th, float)) * tilt * w
+                        phi = st.padded(term.column(Z, np.asarray(th, float)) * tilt * w)
                         phi = phi - np.einsum("gni,gi->gn", Q, np.einsum("gni,gn->gi", Q, phi))
                         num = np.einsum("gn,gn->g", phi, r) ** 2
                         den = np.einsum("gn,gn->g", phi, phi)
