@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     test = frame[frame["Training"] == 0]
     print(f"revisiting_lang: {len(frame)} rows, {frame.groupby(GROUP).ngroups} curves, "
           f"{len(test)} test rows; {wall:.1f} s (budget {args.budget:g} s), {len(res.laws)} laws scored")
+    for e in res.engines:
+        print(f"engine {e.get('name')}: {e.get('n_tried')} forms fitted in {e.get('wall_s')} s")
     print(f"recommended: {best.law.name}  ({best.law.provenance})\n    {best.law.formula}")
     domains = sorted(test["Domain"].unique())
     print(f"\n{'test RMSE(log loss)':22s}{'all':>8s} " + " ".join(f"{d:>8s}" for d in domains))
