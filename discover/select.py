@@ -19,6 +19,9 @@ lowest (the fitted rows speak strongly against it) is out, however well it
 does on validation, and the best law, the reference for "within noise", is
 the best of the rest. On a dozen validation rows some law among hundreds extrapolates well by luck; if
 it is the reference, the true law can look significantly worse than it.
+Among the laws validation cannot tell apart, the fitted rows also break the
+tie when they speak strongly (a BIC lower by more than 6) for a longer law:
+simplicity is the choice only when neither kind of data prefers another law.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ MAX_BIC_GAP = 10.0
 #: misfit of the fitted rows: SLDBench's vocabulary table (240 validation rows) has laws 800 BIC
 #: apart that are within noise of each other on validation, and the veto kept only the longest.
 BIC_VETO_MAX_ROWS = 100
+#: Among laws validation cannot tell apart, a BIC this much lower than a simpler law's is "strong"
+#: evidence (Kass & Raftery 1995) from the fitted rows for the longer law, and breaks the tie.
+STRONG_BIC_GAP = 6.0
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -71,7 +77,9 @@ def recommend(errors: Sequence[float], complexities: Sequence[float], *, toleran
     squared error over the best law is within ``z`` standard errors
     (:func:`paired_excess`). Only laws marked eligible are considered and,
     given ``bics`` (on the fitted rows), only those at most ``max_bic_gap``
-    above the lowest BIC among them -- unless the residuals hold at least
+    above the lowest BIC among them; and among the laws as good as the best,
+    one whose BIC is more than :data:`STRONG_BIC_GAP` above the lowest of
+    theirs is passed over -- both unless the residuals hold at least
     :data:`BIC_VETO_MAX_ROWS` validation rows.
     """
     ok_in = [(eligible is None or eligible[i]) and math.isfinite(e) for i, e in enumerate(errors)]
@@ -97,6 +105,9 @@ def recommend(errors: Sequence[float], complexities: Sequence[float], *, toleran
         return math.isfinite(excess) and excess <= z * se
 
     ok = [i for i in front if as_good(i)]
+    if bics is not None and rows < BIC_VETO_MAX_ROWS:
+        floor = min((bics[i] for i in ok if math.isfinite(bics[i])), default=math.inf) + STRONG_BIC_GAP
+        ok = [i for i in ok if math.isfinite(bics[i]) and bics[i] <= floor] or ok
     return min(ok, key=lambda i: (pts[i][1], pts[i][0]))
 
 

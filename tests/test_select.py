@@ -82,3 +82,14 @@ def test_the_bic_veto_is_dropped_when_the_validation_band_is_large():
     assert recommend(errs, cx, residuals=res, bics=[-5000.0, -4200.0]) == 1
     small = [{"val": best[:40]}, {"val": close[:40]}]
     assert recommend([_rmse(best[:40]), _rmse(close[:40])], cx, residuals=small, bics=[-5000.0, -4200.0]) == 0
+
+
+def test_strong_evidence_of_the_fitted_rows_breaks_a_tie_on_validation():
+    """Validation cannot tell the two apart; the fitted rows favour the longer law by a BIC of 8
+    (strong evidence, past 6): it is chosen. By 5 (positive only), the simpler law still is."""
+    better = NOISE
+    close = NOISE + np.random.default_rng(1).normal(0, 0.003, 40)
+    errs, cx, res = [_rmse(better), _rmse(close)], [30, 12], [{"val": better}, {"val": close}]
+    assert recommend(errs, cx, residuals=res, bics=[-500.0, -492.0]) == 0
+    assert recommend(errs, cx, residuals=res, bics=[-500.0, -495.0]) == 1
+    assert recommend(errs, cx, residuals=res) == 1
