@@ -254,10 +254,8 @@ def group_parts(group) -> list[str]:
     """The columns a group is named by: ``"domain,task,model"`` or a list of names, or one column."""
     if group is None:
         return []
-    parts = [str(p).strip() for p in ([group] if isinstance(group, str) else group)]
-    if isinstance(group, str) and "," in group:
-        parts = [p.strip() for p in group.split(",")]
-    parts = [p for p in parts if p]
+    parts = group.split(",") if isinstance(group, str) else [str(p) for p in group]
+    parts = [p.strip() for p in parts if p.strip()]
     if not parts:
         raise DataError("the group names no column")
     return parts

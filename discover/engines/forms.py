@@ -128,17 +128,13 @@ class Stack:
         self.n = len(rows)
         self.y = np.asarray(y, float)[rows]
         self.Z = {k: np.asarray(v, float)[rows] for k, v in Zall.items()}
-        self.mask = np.ones(self.n)
+        self.mask = np.ones(self.n)  # every row counts: the unit weights of the log and pow links
         self.log_space = log_space
         if log_space:
             self.logy = np.log(self.y)
             self.w = 1.0 / self.y
         else:
             self.w = self.mask.copy()
-
-    def values(self, a: np.ndarray) -> np.ndarray:
-        """The rows of an array over this stack's rows (already flat: kept for callers' clarity)."""
-        return a
 
     def group_sum(self, a: np.ndarray) -> np.ndarray:
         """Sums of ``a`` (rows first) over each group's rows: (groups, ...); 0 for a group without rows."""

@@ -135,7 +135,7 @@ class GrammarEngine:
         if np.any(st.present & ~fit_st.present):
             return math.inf  # a group with held-out rows but no fitted coefficients
         pred = fe.predict(st, eta, coef)
-        return form_error(st.values(st.y), st.values(pred), self.log_space)
+        return form_error(st.y, pred, self.log_space)
 
     def _fit(self, form: Form, starts: list[np.ndarray]) -> Fitted | None:
         fe = FormEval(form, self.log_space, self.yscale)
