@@ -107,7 +107,7 @@ def recommend(errors: Sequence[float], complexities: Sequence[float], *, toleran
     ok = [i for i in front if as_good(i)]
     if bics is not None and rows < BIC_VETO_MAX_ROWS:
         floor = min((bics[i] for i in ok if math.isfinite(bics[i])), default=math.inf) + STRONG_BIC_GAP
-        ok = [i for i in ok if math.isfinite(bics[i]) and bics[i] <= floor] or ok
+        ok = [i for i in ok if not (math.isfinite(bics[i]) and bics[i] > floor)]  # as the veto: no BIC, no say
     return min(ok, key=lambda i: (pts[i][1], pts[i][0]))
 
 

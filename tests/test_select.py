@@ -93,3 +93,4 @@ def test_strong_evidence_of_the_fitted_rows_breaks_a_tie_on_validation():
     assert recommend(errs, cx, residuals=res, bics=[-500.0, -492.0]) == 0
     assert recommend(errs, cx, residuals=res, bics=[-500.0, -495.0]) == 1
     assert recommend(errs, cx, residuals=res) == 1
+    assert recommend(errs, cx, residuals=res, bics=[-500.0, math.nan]) == 1  # no BIC, no say against it
