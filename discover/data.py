@@ -205,16 +205,15 @@ def load_dataset(
         frame[col] = derived_column(frame, col, formula)
         derived[col] = formula
     _check_unique_columns(features, "the feature list")
-    for part in group_parts(group):
-        if part == target or part in features:
-            raise DataError(f"group column {part!r} is also the target or a feature")
+    group_columns = group_parts(group, frame.columns)
     group = group_column(frame, group)
     wanted = [target, *features, *(c for c in (group, weight) if c), *keep]
     _require_columns(frame, wanted)
     if target in features:
         raise DataError(f"column {target!r} is both the target and a feature")
-    if group is not None and (group == target or group in features):
-        raise DataError(f"group column {group!r} is also the target or a feature")
+    for col in group_columns:
+        if col == target or col in features:
+            raise DataError(f"group column {col!r} is also the target or a feature")
     symbols = [symbol_name(f) for f in features]
     if len(set(symbols)) < len(symbols):
         raise DataError("two feature names map to the same formula identifier; rename one of them")
@@ -250,10 +249,13 @@ def load_dataset(
 GROUP_JOIN = " | "
 
 
-def group_parts(group) -> list[str]:
-    """The columns a group is named by: ``"domain,task,model"`` or a list of names, or one column."""
+def group_parts(group, columns=()) -> list[str]:
+    """The columns a group is named by: ``"domain,task,model"`` or a list of names, or one column
+    (a name among ``columns``, the table's, is one column even when it holds a comma)."""
     if group is None:
         return []
+    if isinstance(group, str) and group in columns:
+        return [group]
     parts = group.split(",") if isinstance(group, str) else [str(p) for p in group]
     parts = [p.strip() for p in parts if p.strip()]
     if not parts:
@@ -272,9 +274,7 @@ def group_column(frame: pd.DataFrame, group) -> str | None:
     """
     if group is None:
         return None
-    if isinstance(group, str) and group in frame.columns:
-        return group
-    parts = group_parts(group)
+    parts = group_parts(group, frame.columns)
     if len(parts) == 1:
         return parts[0]
     _check_unique_columns(parts, "the group columns")

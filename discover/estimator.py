@@ -80,7 +80,7 @@ class LawRegressor(RegressorMixin, BaseEstimator):
         from .search import discover
 
         frame = _frame(X)
-        parts = [self.group] if isinstance(self.group, str) and self.group in frame.columns else group_parts(self.group)
+        parts = group_parts(self.group, frame.columns)
         features = [c for c in frame.columns if c not in parts]
         for col in parts:
             if col not in frame.columns:

@@ -212,7 +212,7 @@ class Result:
         groups = None
         if scored.law.grouped:
             col = self.group or scored.law.group
-            if col not in frame.columns and not set(group_parts(col)) <= set(frame.columns):
+            if not set(group_parts(col, frame.columns)) <= set(frame.columns):
                 raise DataError(f"law {scored.law.name} has per-group constants; the table needs column {col!r}")
             frame = frame.copy()
             groups = frame[group_column(frame, col)].astype(str).to_numpy()

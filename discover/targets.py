@@ -52,7 +52,7 @@ def _read(data, targets, features, group):
     frame, default_name = read_table(data)
     names = parse_targets(targets, frame)
     feats = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
-    _check_roles(names, feats, group_parts(group))
+    _check_roles(names, feats, group_parts(group, frame.columns))
     return frame, default_name, names, feats, group_column(frame, group)
 
 

@@ -256,8 +256,7 @@ def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: st
     if not table_path.exists():
         raise DataError(f"{where}: table {table!r} does not exist (looked for {table_path})")
     frame, _ = read_table(table_path)
-    groups = [group] if group in frame.columns else group_parts(group)
-    missing = [c for c in [target, *features, *groups] if c not in frame.columns]
+    missing = [c for c in [target, *features, *group_parts(group, frame.columns)] if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: table {table_path.name} has no column {missing[0]!r}")
     if others:
