@@ -124,7 +124,9 @@ class Stack:
         self.gidx = gi
         self.counts = np.bincount(gi, minlength=self.G)
         self.present = self.counts > 0
-        self._starts = (np.cumsum(self.counts) - self.counts)[self.present]
+        first = np.cumsum(self.counts) - self.counts  # each group's first row
+        self._starts = first[self.present]
+        self._slot = np.arange(len(rows)) - np.repeat(first, self.counts)  # each row's place in its group
         self.n = len(rows)
         self.y = np.asarray(y, float)[rows]
         self.Z = {k: np.asarray(v, float)[rows] for k, v in Zall.items()}
@@ -148,8 +150,7 @@ class Stack:
         per-group QR of the term screen, which runs once per beam parent, not per fit."""
         width = int(self.counts.max()) if self.n else 1
         out = np.zeros((self.G, width) + a.shape[1:])
-        within = np.arange(self.n) - np.repeat(np.cumsum(self.counts) - self.counts, self.counts)
-        out[self.gidx, within] = a
+        out[self.gidx, self._slot] = a
         return out
 
 
