@@ -221,7 +221,7 @@ def tasks_from_doc(doc: dict, path: Path) -> list[Task]:
         raise DataError(f"{where}: 'target' must be a column name or a list of distinct column names")
     if doc.get("truth") is not None:
         raise DataError(f"{where}: a 'truth' law needs a single target")
-    base = doc.get("name") if isinstance(doc.get("name"), str) and doc.get("name") else path.stem
+    base = _task_name(doc, path)
     return [task_from_doc({**doc, "target": t, "name": f"{base}:{t}"}, path, others=targets, base=base)
             for t in targets]
 
@@ -267,7 +267,7 @@ def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: st
         if not len(frame):
             raise DataError(f"{where}: target {target!r} has no values")
     truth = _truth(doc.get("truth"), features, where)
-    name = doc.get("name") if isinstance(doc.get("name"), str) and doc.get("name") else path.stem
+    name = _task_name(doc, path)
     meta = {"base": base or name}
     if isinstance(doc.get("truth"), dict) and isinstance(doc["truth"].get("noise"), dict):
         sigma = doc["truth"]["noise"].get("sigma")
@@ -275,6 +275,12 @@ def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: st
             meta["noise"] = float(sigma)
     return Task(name=name, frame=frame, target=target, features=list(features), group=group, split=split,
                 truth=truth, source=str(path), meta=meta)
+
+
+def _task_name(doc: dict, path: Path) -> str:
+    """The task file's ``name``, or the file's stem."""
+    name = doc.get("name")
+    return name if isinstance(name, str) and name else path.stem
 
 
 def _truth(entry, features, where) -> Law | None:
