@@ -307,8 +307,7 @@ def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02) -> t
     errs = [sel_error(s) for s in ranked]
     cx = [s.law.complexity for s in ranked]
     if has_val:
-        resid = [{band: (s.metrics.get(band) or {}).get("residuals") for band in SELECTION_WEIGHTS
-                  if (s.metrics.get(band) or {}).get("residuals") is not None} for s in ranked]
+        resid = [selection_residuals(s.metrics) for s in ranked]
         rec = recommend(errs, cx, tolerance=tolerance, residuals=resid, weights=SELECTION_WEIGHTS,
                         bics=[s.bic for s in ranked])
     else:
@@ -316,6 +315,12 @@ def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02) -> t
         rec = finite[0] if finite else None
     front = pareto_front(list(zip(errs, cx)))
     return ranked, rec, front
+
+
+def selection_residuals(m: dict) -> dict:
+    """The per-row residuals on the selection bands, {band: values}, for the paired test of :mod:`select`."""
+    return {band: (m.get(band) or {}).get("residuals") for band in SELECTION_WEIGHTS
+            if (m.get(band) or {}).get("residuals") is not None}
 
 
 def selection_error(m: dict, log_space: bool) -> float:

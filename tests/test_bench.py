@@ -15,7 +15,7 @@ import pytest
 
 from discover import DataError
 from discover.bench import load_suite, plan, run_bench
-from discover.bench.cells import DONE, RESULTS, cell_dir, recovered
+from discover.bench.cells import DONE, RESULTS, cell_dir, recovered, truth_standing
 from discover.bench.suites import task_from_file
 from discover.cli import main
 from discover.law import Law
@@ -76,7 +76,7 @@ def test_directory_suite_runs_in_worker_processes_and_resumes(suite_dir, tmp_pat
         assert col in cells.columns
     assert sorted(cells["task"]) == ["alpha", "beta"]
     engines = pd.read_csv(out / "summary_engines.csv")
-    for col in ("engine", "mean_test_r2", "median_test_r2", "recovery_rate", "beat_catalog_tasks"):
+    for col in ("engine", "mean_test_r2", "median_test_r2", "recovery_rate", "found_rate", "beat_catalog_tasks"):
         assert col in engines.columns
     assert engines["tasks"].tolist() == [2]
     assert "| engine |" in (out / "summary.md").read_text()
@@ -166,6 +166,54 @@ def test_recovery_check_uses_the_task_columns():
     form = Law.from_formula(task.truth.formula, task.features, name="candidate")
     assert recovered(task, form) is True
     assert recovered(task, Law.from_formula("A*params**(-alpha)", task.features)) is False
+
+
+def test_truth_standing_tells_a_search_miss_from_a_selection_miss():
+    from discover.pipeline import fit
+
+    task = load_suite("synthetic", only=["hestness"])[0]
+    cols = dict(target=task.target, features=task.features, split=task.split, bootstrap=0)
+    truth = Law.from_formula(task.truth.formula, task.features, name="found", provenance="engine:grammar")
+    pure = Law.from_formula("A*params**(-alpha)", task.features, name="pure", provenance="engine:grammar")
+    bent = Law.from_formula("A*params**(-alpha)*exp(c*log(params)**2)", task.features, name="bent",
+                            provenance="engine:grammar")
+
+    res = fit(task.frame, laws=[pure, truth, bent], **cols)
+    st = truth_standing(res, task)
+    assert st["truth_found"] is True and st["truth_found_engine"] is True
+    place = [s.law.name for s in res.laws].index("found")
+    assert st["truth_val_rank"] == place + 1
+    assert (st["truth_val_z"] == 0.0) == (place == 0) and st["truth_val_z"] >= 0.0
+
+    # supplied by the catalog only: found, but not by an engine
+    from_catalog = Law.from_formula(task.truth.formula, task.features, name="cat", provenance="catalog:hestness2017")
+    st = truth_standing(fit(task.frame, laws=[pure, from_catalog], **cols), task)
+    assert st["truth_found"] is True and st["truth_found_engine"] is False
+
+    # not among the candidates: a search miss, with no place on validation
+    st = truth_standing(fit(task.frame, laws=[pure, bent], **cols), task)
+    assert st == {"truth_found": False, "truth_found_engine": False, "truth_val_rank": None, "truth_val_z": None}
+
+
+def test_summary_counts_where_the_true_form_was_found():
+    from discover.bench.summary import markdown, summarize, terminal
+
+    def row(task, recovered, found, by_engine):
+        return {"task": task, "engine": "grammar", "seed": 0, "status": "ok", "test_r2": 0.9, "catalog_r2": 0.8,
+                "recovered": recovered, "truth_found": found, "truth_found_engine": by_engine,
+                "truth_val_rank": 1 if recovered else (7 if found else None),
+                "truth_val_z": 0.0 if recovered else (3.25 if found else None), "wall_s": 1.0, "peak_rss_mb": 1.0}
+
+    rows = [row("a", True, True, True), row("b", False, True, False), row("c", False, False, False),
+            row("d", False, True, True)]
+    cells, tasks, engines = summarize(rows)
+    e = engines.iloc[0]
+    assert (e["recovered_cells"], e["truth_cells"]) == (1, 4)
+    assert e["found_rate"] == 0.75 and e["engine_found_rate"] == 0.5
+    assert tasks.set_index("task")["found"].to_dict() == {"a": 1.0, "b": 1.0, "c": 0.0, "d": 1.0}
+    text = markdown(cells, tasks, engines)
+    assert "found by engine" in text and "| 3.25 |" in text and "| 7 |" in text
+    assert "75%" in terminal(rows) and "50%" in terminal(rows)
 
 
 def test_task_json_with_truth_is_read(tmp_path):

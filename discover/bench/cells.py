@@ -179,6 +179,48 @@ def summarize_result(res, task: Task) -> dict:
     out["beat_catalog"] = (bool(out["test_r2"] > best_cat[0])
                            if math.isfinite(out["test_r2"]) and math.isfinite(best_cat[0]) else None)
     out["recovered"] = recovered(task, rec.law) if task.truth is not None else None
+    out.update(truth_standing(res, task))
+    return out
+
+
+def truth_standing(res, task: Task) -> dict:
+    """Where the true form stands among all of a run's candidates: tells a search miss from a selection miss.
+
+    ``truth_found``: some candidate (an engine's or the catalog's) has the true form
+    (:func:`recovered`); ``truth_found_engine``: an engine proposed one, so the search found it
+    without the catalog's help; ``truth_val_rank``: the place of the best such candidate by the
+    selection error (1 = lowest); ``truth_val_z``: its paired excess squared error over the law
+    lowest on the selection bands, in standard errors (:func:`discover.select.paired_excess`).
+    Above :data:`discover.select.Z`, the validation rows speak against the true form, and a
+    rule that chooses among the laws within noise of the best cannot choose it. All None
+    when the task has no known law.
+    """
+    from ..pipeline import SELECTION_WEIGHTS, selection_residuals
+    from ..select import paired_excess
+
+    out = dict(truth_found=None, truth_found_engine=None, truth_val_rank=None, truth_val_z=None)
+    if task.truth is None:
+        return out
+    laws = [s for s in res.laws if s.ok]  # in the run's ranking: selection error (else BIC), lowest first
+    first = first_engine = None
+    for i, s in enumerate(laws):
+        if first_engine is not None:
+            break
+        by_catalog = str(s.law.provenance).startswith("catalog")
+        if first is not None and by_catalog:
+            continue  # once the form is placed, only an engine's candidate tells something new
+        if recovered(task, s.law):
+            first = i if first is None else first
+            first_engine = None if by_catalog else i
+    out.update(truth_found=first is not None, truth_found_engine=first_engine is not None)
+    if first is None:
+        return out
+    z = 0.0
+    if first > 0:
+        excess, se = paired_excess(selection_residuals(laws[first].metrics), selection_residuals(laws[0].metrics),
+                                   SELECTION_WEIGHTS)
+        z = None if not math.isfinite(excess) else (excess / se if se > 0 else (math.inf if excess > 0 else 0.0))
+    out.update(truth_val_rank=first + 1, truth_val_z=z)
     return out
 
 

@@ -163,6 +163,9 @@ def _describe(row: dict) -> str:
     text = head + f"test R² {_f(r2)} (best catalog {_f(cat)})"
     if row.get("recovered") is not None:
         text += f", recovered {'yes' if row['recovered'] else 'no'}"
+        if not row["recovered"] and row.get("truth_found") is not None:
+            text += (f" (true form val rank {row['truth_val_rank']}, z {_f(row.get('truth_val_z'), '.2f')})"
+                     if row["truth_found"] else " (true form not among the candidates)")
     return text + f", {_f(row.get('wall_s'), '.1f')} s"
 
 

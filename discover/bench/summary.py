@@ -24,13 +24,14 @@ import pandas as pd
 from ..result import write_text_atomic
 
 CELL_COLUMNS = ["task", "engine", "seed", "budget", "status", "test_r2", "test_rmse_log", "test_rmse", "recovered",
+                "truth_found", "truth_found_engine", "truth_val_rank", "truth_val_z",
                 "complexity", "n_constants", "law", "provenance", "catalog_r2", "catalog_law", "beat_catalog",
                 "published_r2", "wall_s", "engine_s", "n_tried", "n_laws", "peak_rss_mb", "rss_scope", "noise",
                 "rows", "formula", "error", "key", "host", "pid"]
 TASK_COLUMNS = ["task", "engine", "seeds", "ok", "test_r2", "test_r2_min", "catalog_r2", "published_r2", "beat_catalog",
-                "recovered", "complexity", "wall_s", "law"]
+                "recovered", "found", "complexity", "wall_s", "law"]
 ENGINE_COLUMNS = ["engine", "cells", "ok", "failed", "tasks", "mean_test_r2", "median_test_r2", "recovery_rate",
-                  "recovered_cells", "truth_cells", "beat_catalog_tasks", "catalog_picked", "mean_wall_s",
+                  "recovered_cells", "truth_cells", "found_rate", "engine_found_rate", "beat_catalog_tasks", "catalog_picked", "mean_wall_s",
                   "max_peak_rss_mb"]
 
 
@@ -55,6 +56,7 @@ def tasks_frame(cells: pd.DataFrame) -> pd.DataFrame:
         r2 = _num(ok["test_r2"])
         cat = _num(ok["catalog_r2"])
         rec = ok["recovered"].dropna()
+        found = ok["truth_found"].dropna()
         m, c = _mean(r2), _mean(cat)
         out.append({
             "task": task, "engine": engine, "seeds": len(g), "ok": len(ok),
@@ -62,6 +64,7 @@ def tasks_frame(cells: pd.DataFrame) -> pd.DataFrame:
             "catalog_r2": c, "published_r2": _mean(_num(g["published_r2"])),
             "beat_catalog": (bool(m > c) if math.isfinite(m) and math.isfinite(c) else None),
             "recovered": (float(rec.astype(bool).mean()) if len(rec) else None),
+            "found": (float(found.astype(bool).mean()) if len(found) else None),
             "complexity": _mean(_num(ok["complexity"])), "wall_s": _mean(_num(ok["wall_s"])),
             "law": _mode(ok["formula"]),
         })
@@ -85,6 +88,8 @@ def engines_frame(cells: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
             "median_test_r2": float(r2.median()) if len(r2) else math.nan,
             "recovery_rate": (n_rec / len(truth)) if len(truth) else math.nan,
             "recovered_cells": n_rec, "truth_cells": len(truth),
+            # the true form among the candidates at all (a miss there is the search's), and proposed by an engine
+            "found_rate": _share(truth["truth_found"]), "engine_found_rate": _share(truth["truth_found_engine"]),
             "beat_catalog_tasks": f"{int(beat.astype(bool).sum())}/{len(beat)}",
             # share of finished cells whose recommended law is a catalog law (its recovery is the catalog's)
             "catalog_picked": float(picked.str.startswith("catalog").mean()) if len(picked) else math.nan,
@@ -92,6 +97,11 @@ def engines_frame(cells: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
             if _num(g["peak_rss_mb"]).notna().any() else math.nan,
         })
     return pd.DataFrame(out, columns=ENGINE_COLUMNS)
+
+
+def _share(s: pd.Series) -> float:
+    s = s.dropna()
+    return float(s.astype(bool).mean()) if len(s) else math.nan
 
 
 def _mean(s: pd.Series) -> float:
@@ -128,15 +138,16 @@ def write_summary(rows: Sequence[dict], out) -> dict:
 # -------------------------------------------------------------------- rendering
 _TASK_VIEW = [("task", "task"), ("engine", "engine"), ("seeds", "seeds"), ("test_r2", "test R²"),
               ("catalog_r2", "catalog R² (refit)"), ("published_r2", "published R²"), ("beat_catalog", "beat"),
-              ("recovered", "recovered"), ("wall_s", "wall s")]
+              ("recovered", "recovered"), ("found", "found"), ("wall_s", "wall s")]
 _ENGINE_VIEW = [("engine", "engine"), ("cells", "cells"), ("failed", "failed"), ("tasks", "tasks"),
                 ("mean_test_r2", "mean R²"), ("median_test_r2", "median R²"), ("recovery_rate", "recovery"),
+                ("found_rate", "found"), ("engine_found_rate", "found by engine"),
                 ("beat_catalog_tasks", "beat catalog"), ("catalog_picked", "catalog picked"),
                 ("mean_wall_s", "mean wall s"),
                 ("max_peak_rss_mb", "peak MB")]
 _CELL_VIEW = [("task", "task"), ("engine", "engine"), ("seed", "seed"), ("status", "status"), ("test_r2", "test R²"),
               ("test_rmse_log", "test RMSE log"), ("catalog_r2", "catalog R²"), ("recovered", "recovered"),
-              ("complexity", "complexity"), ("wall_s", "wall s"), ("peak_rss_mb", "peak MB"), ("formula", "law")]
+              ("truth_val_rank", "truth val rank"), ("truth_val_z", "truth val z"), ("complexity", "complexity"), ("wall_s", "wall s"), ("peak_rss_mb", "peak MB"), ("formula", "law")]
 
 
 def _cell(v, key: str) -> str:
@@ -144,13 +155,17 @@ def _cell(v, key: str) -> str:
         return ""
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
-    if key == "recovered" and isinstance(v, (float, np.floating)):
+    if key in ("recovered", "found") and isinstance(v, (float, np.floating)):
         return "yes" if v == 1 else ("no" if v == 0 else f"{v:.0%}")
-    if key in ("recovery_rate", "catalog_picked"):
+    if key in ("recovery_rate", "catalog_picked", "found_rate", "engine_found_rate"):
         return f"{v:.0%}"
     if isinstance(v, (float, np.floating)):
-        if key in ("wall_s", "mean_wall_s", "max_peak_rss_mb", "peak_rss_mb", "complexity"):
-            return f"{v:.1f}" if key != "complexity" else f"{v:.0f}"
+        if key in ("complexity", "truth_val_rank"):
+            return f"{v:.0f}"
+        if key in ("wall_s", "mean_wall_s", "max_peak_rss_mb", "peak_rss_mb"):
+            return f"{v:.1f}"
+        if key == "truth_val_z":
+            return f"{v:.2f}"
         return f"{v:.4f}"
     return str(v)
 
@@ -183,7 +198,11 @@ def markdown(cells: pd.DataFrame, tasks: pd.DataFrame, engines: pd.DataFrame) ->
              "recommended law is a catalog law: a recovery there is the catalog's, not the engine's. "
              "'recovered': the recommended law's form is the true one — each form, refit, reproduces the "
              "other's curves on the task's inputs to 0.1 %, the recommended form at generic constants near "
-             "those it was found with (discover.canon.equivalent).", "",
+             "those it was found with (discover.canon.equivalent). 'found': some candidate of the run, "
+             "an engine's or the catalog's, has the true form, so a miss with 'found' is the selection's; "
+             "'found by engine': an engine proposed it. 'truth val rank' and 'truth val z': the best such "
+             "candidate's place by validation error and its paired excess squared error over the best law "
+             "there, in standard errors (above 2, the validation rows speak against the true form).", "",
              "## Engines", "", _md_table(*_rows(engines, _ENGINE_VIEW)), "",
              "## Tasks", "", _md_table(*_rows(tasks, _TASK_VIEW)), "",
              "## Cells", "", _md_table(*_rows(cells, _CELL_VIEW)), ""]
@@ -201,7 +220,8 @@ def terminal(rows: Sequence[dict]) -> str:
     cells, tasks, engines = summarize(rows)
     if cells.empty:
         return "no cells"
-    view = _TASK_VIEW if tasks["recovered"].notna().any() else [v for v in _TASK_VIEW if v[0] != "recovered"]
+    truth = tasks["recovered"].notna().any()
+    view = _TASK_VIEW if truth else [v for v in _TASK_VIEW if v[0] not in ("recovered", "found")]
     if not tasks["published_r2"].notna().any():
         view = [v for v in view if v[0] != "published_r2"]
     parts = [text_table(*_rows(tasks, view)), "", text_table(*_rows(engines, _ENGINE_VIEW))]
