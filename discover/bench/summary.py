@@ -31,8 +31,8 @@ CELL_COLUMNS = ["task", "engine", "seed", "budget", "status", "test_r2", "test_r
 TASK_COLUMNS = ["task", "engine", "seeds", "ok", "test_r2", "test_r2_min", "catalog_r2", "published_r2", "beat_catalog",
                 "recovered", "found", "complexity", "wall_s", "law"]
 ENGINE_COLUMNS = ["engine", "cells", "ok", "failed", "tasks", "mean_test_r2", "median_test_r2", "recovery_rate",
-                  "recovered_cells", "truth_cells", "found_rate", "engine_found_rate", "beat_catalog_tasks", "catalog_picked", "mean_wall_s",
-                  "max_peak_rss_mb"]
+                  "recovered_cells", "truth_cells", "found_rate", "engine_found_rate", "beat_catalog_tasks",
+                  "catalog_picked", "mean_wall_s", "max_peak_rss_mb"]
 
 
 def cells_frame(rows: Sequence[dict]) -> pd.DataFrame:
@@ -147,7 +147,8 @@ _ENGINE_VIEW = [("engine", "engine"), ("cells", "cells"), ("failed", "failed"), 
                 ("max_peak_rss_mb", "peak MB")]
 _CELL_VIEW = [("task", "task"), ("engine", "engine"), ("seed", "seed"), ("status", "status"), ("test_r2", "test R²"),
               ("test_rmse_log", "test RMSE log"), ("catalog_r2", "catalog R²"), ("recovered", "recovered"),
-              ("truth_val_rank", "truth val rank"), ("truth_val_z", "truth val z"), ("complexity", "complexity"), ("wall_s", "wall s"), ("peak_rss_mb", "peak MB"), ("formula", "law")]
+              ("truth_val_rank", "truth val rank"), ("truth_val_z", "truth val z"), ("complexity", "complexity"),
+              ("wall_s", "wall s"), ("peak_rss_mb", "peak MB"), ("formula", "law")]
 
 
 def _cell(v, key: str) -> str:
@@ -220,8 +221,8 @@ def terminal(rows: Sequence[dict]) -> str:
     cells, tasks, engines = summarize(rows)
     if cells.empty:
         return "no cells"
-    truth = tasks["recovered"].notna().any()
-    view = _TASK_VIEW if truth else [v for v in _TASK_VIEW if v[0] not in ("recovered", "found")]
+    view = (_TASK_VIEW if tasks["recovered"].notna().any()
+            else [v for v in _TASK_VIEW if v[0] not in ("recovered", "found")])
     if not tasks["published_r2"].notna().any():
         view = [v for v in view if v[0] != "published_r2"]
     parts = [text_table(*_rows(tasks, view)), "", text_table(*_rows(engines, _ENGINE_VIEW))]
