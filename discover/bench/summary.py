@@ -221,11 +221,13 @@ def terminal(rows: Sequence[dict]) -> str:
     cells, tasks, engines = summarize(rows)
     if cells.empty:
         return "no cells"
-    view = (_TASK_VIEW if tasks["recovered"].notna().any()
-            else [v for v in _TASK_VIEW if v[0] not in ("recovered", "found")])
+    view, engine_view = _TASK_VIEW, _ENGINE_VIEW
+    if not tasks["recovered"].notna().any():  # no task with a known law: nothing to recover
+        view = [v for v in view if v[0] not in ("recovered", "found")]
+        engine_view = [v for v in engine_view if v[0] not in ("recovery_rate", "found_rate", "engine_found_rate")]
     if not tasks["published_r2"].notna().any():
         view = [v for v in view if v[0] != "published_r2"]
-    parts = [text_table(*_rows(tasks, view)), "", text_table(*_rows(engines, _ENGINE_VIEW))]
+    parts = [text_table(*_rows(tasks, view)), "", text_table(*_rows(engines, engine_view))]
     failed = cells[cells["status"] != "ok"]
     for r in failed.to_dict("records")[:10]:
         parts.append(f"failed: {r['task']} {r['engine']} seed {r['seed']}: {r['status']}: {r.get('error') or ''}"[:300])
