@@ -55,16 +55,13 @@ def tasks_frame(cells: pd.DataFrame) -> pd.DataFrame:
         ok = g[g["status"] == "ok"]
         r2 = _num(ok["test_r2"])
         cat = _num(ok["catalog_r2"])
-        rec = ok["recovered"].dropna()
-        found = ok["truth_found"].dropna()
         m, c = _mean(r2), _mean(cat)
         out.append({
             "task": task, "engine": engine, "seeds": len(g), "ok": len(ok),
             "test_r2": m, "test_r2_min": float(r2.min()) if r2.notna().any() else math.nan,
             "catalog_r2": c, "published_r2": _mean(_num(g["published_r2"])),
             "beat_catalog": (bool(m > c) if math.isfinite(m) and math.isfinite(c) else None),
-            "recovered": (float(rec.astype(bool).mean()) if len(rec) else None),
-            "found": (float(found.astype(bool).mean()) if len(found) else None),
+            "recovered": _share(ok["recovered"]), "found": _share(ok["truth_found"]),
             "complexity": _mean(_num(ok["complexity"])), "wall_s": _mean(_num(ok["wall_s"])),
             "law": _mode(ok["formula"]),
         })
@@ -100,6 +97,7 @@ def engines_frame(cells: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 
 
 def _share(s: pd.Series) -> float:
+    """The share of true values among the known ones; NaN when none is known."""
     s = s.dropna()
     return float(s.astype(bool).mean()) if len(s) else math.nan
 
