@@ -12,7 +12,7 @@ Reported per engine:
   form (``discover.canon.equivalent`` on every row of the task)?
 * wall time per search (engine, refit and scoring).
 
-Tasks: the synthetic recovery suite (``discover.synthetic.tasks(seed)``) and
+Tasks: the synthetic recovery suite (``discover.bench.synthetic.tasks(seed)``) and
 the SLDBench tables in ``../shared/data/sld`` (their task files beside them).
 An engine that cannot run here (PySR without Julia) is listed once as
 unavailable and skipped. It is not a test.
@@ -50,7 +50,7 @@ class Task:
 
 
 def synthetic_tasks(seed: int) -> list[Task]:
-    from discover import synthetic
+    from discover.bench import synthetic
 
     return [Task(t.name, "synthetic", t.frame, t.target, list(t.features), None, t.truth) for t in synthetic.tasks(seed)]
 

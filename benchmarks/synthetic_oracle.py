@@ -23,8 +23,10 @@ import warnings
 
 import numpy as np
 
-from discover import synthetic
-from discover.pipeline import prepare, score_law
+from discover.bench import synthetic
+from discover.options import FitOptions, TableSpec
+from discover.pipeline import prepare
+from discover.scoring import score_candidate
 from discover.score import error_of
 from discover.splits import VAL
 
@@ -48,8 +50,8 @@ def main(argv=None) -> int:
         ok = 0
         for name in synthetic.names():
             t = synthetic.task(name, seed=seed, noise=args.noise)
-            ds, sp = prepare(t.frame, target=t.target, features=t.features, split="column:split")
-            s = score_law(t.truth, ds, sp)
+            ds, sp = prepare(t.frame, TableSpec(target=t.target, features=t.features, split="column:split"))
+            s = score_candidate(t.truth, ds, sp, FitOptions(bootstrap=0))
             r = ratio_to_noise(t, s.metrics["test"])
             val = sp.rows(VAL)
             y, true_pred = ds.y[val], t.truth.predict(ds.X(val))

@@ -14,7 +14,7 @@ from .search import discover, resume
 from .estimator import LawRegressor
 from .data import Dataset, load_dataset
 from . import catalog, datasets
+from .version import __version__  # noqa: F401 - the package version
 
 __all__ = ["DataError", "Law", "Param", "fit", "discover", "resume", "Result", "Scored", "Dataset", "load_dataset",
            "catalog", "datasets", "LawRegressor"]
-__version__ = "0.1.0"

@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 import sympy
 
+from .fitting import fit_law
 from .formula import make_symbol
 from .law import Law
 
@@ -47,15 +48,17 @@ def simplify_law(law: Law, timeout_nodes: int = 120) -> Law:
     return dataclasses.replace(law, expr=new, name=law.name if law.name != sympy.sstr(expr) else sympy.sstr(new))
 
 
-def dedupe(laws: list[Law]) -> list[Law]:
-    """Keep the first law of each skeleton (catalog laws first keep their names)."""
+def dedupe(laws: list) -> list:
+    """Keep the first law of each skeleton (catalog laws first keep their names); the items
+    may be laws or candidates (anything with a ``law``), and are kept as they are."""
     seen, out = set(), []
-    for law in laws:
+    for item in laws:
+        law = getattr(item, "law", item)
         key = (tuple(sorted(law.variables)), skeleton(law), tuple(sorted(law.shared)))
         if key in seen:
             continue
         seen.add(key)
-        out.append(law)
+        out.append(item)
     return out
 
 
@@ -75,8 +78,6 @@ def equivalent(a: Law, b: Law, X: Mapping[str, np.ndarray], *, rtol: float = 1e-
     negligible terms count as the same (the canonical form drops constants
     that do not matter). ``a`` must have constants.
     """
-    from .fit import fit_law
-
     if set(a.used_variables) != set(b.used_variables):  # one declared but absent from the formula does not count
         return False
     if skeleton(a) == skeleton(b):

@@ -28,12 +28,13 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from .candidate import Candidate
 from .errors import DataError
 from .law import Law
 from .result import Scored, read_json, write_json_atomic
 
 CHECKPOINT_NAME = "checkpoint.json"
-CHECKPOINT_SCHEMA = "1"
+CHECKPOINT_SCHEMA = "2"
 SAVE_EVERY_S = 2.0  # throttle for the scoring loop; phase ends always save
 
 
@@ -106,28 +107,25 @@ class Checkpoint:
     def engine_done(self, name: str) -> bool:
         return self.engines.get(name, {}).get("status") == "done"
 
-    def engine_laws(self, name: str) -> list[Law]:
+    def engine_candidates(self, name: str) -> list[Candidate]:
+        """An engine's proposals as recorded, with the starting points their refits use."""
         out = []
         for item in self.engines.get(name, {}).get("laws", []):
-            law = Law.from_dict(item["law"])
-            if item.get("start"):
-                law.extra["start"] = {k: float(v) for k, v in item["start"].items()}
-            for key in ("start_groups", "start_groups_backtest"):
-                if item.get(key):
-                    law.extra[key] = {str(g): {k: float(v) for k, v in d.items()} for g, d in item[key].items()}
-            out.append(law)
+            start = item.get("start")
+            out.append(Candidate(Law.from_dict(item["law"]),
+                                 start={k: float(v) for k, v in start.items()} if start else None,
+                                 group_starts=_group_constants(item.get("start_groups")),
+                                 group_starts_backtest=_group_constants(item.get("start_groups_backtest"))))
         return out
 
     def engine_wall(self, name: str) -> float:
         return float(self.engines.get(name, {}).get("wall_s", 0.0))
 
-    def record_engine(self, name: str, laws, *, wall_s: float, interrupted: bool, info: Mapping) -> None:
+    def record_engine(self, name: str, candidates, *, wall_s: float, interrupted: bool, info: Mapping) -> None:
         items = []
-        for law in laws:
-            extra = law.extra if isinstance(law.extra, Mapping) else {}
-            items.append({"law": law.to_dict(), "start": dict(extra.get("start") or {}) or None,
-                          "start_groups": extra.get("start_groups"),
-                          "start_groups_backtest": extra.get("start_groups_backtest")})
+        for c in candidates:
+            items.append({"law": c.law.to_dict(), "start": dict(c.start or {}) or None,
+                          "start_groups": c.group_starts, "start_groups_backtest": c.group_starts_backtest})
         self.engines[name] = {"status": "interrupted" if interrupted else "done", "wall_s": round(wall_s, 3),
                               "info": dict(info), "laws": items}
         self.save(force=True)
@@ -182,11 +180,29 @@ class Checkpoint:
         if dataset_hash != self.dataset_hash:
             raise DataError(f"the table changed since the checkpoint in {str(self.path.parent)!r} was written "
                             f"(hash {dataset_hash[:12]} vs {self.dataset_hash[:12]}); start a new run instead")
-        differ = sorted(k for k in set(settings) | set(self.settings)
-                        if k != "data" and plain(settings.get(k)) != plain(self.settings.get(k)))
+        now, then = _flat(settings), _flat(self.settings)
+        differ = sorted(k for k in set(now) | set(then) if k != "data" and plain(now.get(k)) != plain(then.get(k)))
         if differ:
             raise DataError(f"the checkpoint in {str(self.path.parent)!r} was written with other settings "
                             f"({', '.join(differ)}); start a new run or resume without changing them")
+
+
+def _flat(settings: Mapping[str, Any]) -> dict:
+    """Settings one level flatter: ``{"fit": {"seed": 0}}`` -> ``{"fit.seed": 0}``, so a refusal
+    names the setting that changed."""
+    out = {}
+    for k, v in settings.items():
+        if isinstance(v, Mapping):
+            out.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+def _group_constants(data) -> dict | None:
+    if not data:
+        return None
+    return {str(g): {k: float(v) for k, v in d.items()} for g, d in data.items()}
 
 
 def checkpoint_path(where) -> Path:

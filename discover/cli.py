@@ -2,17 +2,40 @@
 
 Bad input never produces a traceback: a :class:`DataError` becomes one line
 ``error: ...`` on stderr and exit code 2, and nothing is written to --out.
+
+One module, though long: each subcommand is its parser and a short function
+that reads its arguments into the API's objects; splitting them would scatter
+the one place a user's command line is read.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from . import catalog
+from . import targets as tg
+from .bench import run_bench
+from .bench.suites import suite_label
+from .bench.summary import terminal
+from .checkpoint import Checkpoint, StopFlag, stop_on_signals
+from .data import parse_derive, read_table
 from .errors import DataError
+from .optimal import compute_optimal
+from .options import FitOptions, SearchOptions, SettingError, TableSpec
+from .pipeline import run_fit
+from .report import write_reports
+from .report.figures import optimum_figure, save_png_atomic
+from .result import Result, write_json_atomic, write_text_atomic
+from .search import resume, run_search
+from .ui import Progress, print_catalog, print_result, print_targets
+from .version import __version__
 
 EXAMPLES = {
     "laws": "discover laws\n  discover laws --json",
@@ -158,8 +181,6 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from . import __version__
-
         print(__version__)
         return 0
     if not args.command:
@@ -212,8 +233,6 @@ def _parse_kv(text: str, what: str) -> dict[str, str]:
 
 
 def _cmd_laws(args) -> int:
-    from . import catalog
-
     rows = []
     for name in catalog.names():
         law = catalog.get(name)
@@ -222,8 +241,6 @@ def _cmd_laws(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    from .ui import print_catalog
-
     print_catalog(rows)
     return 0
 
@@ -239,25 +256,22 @@ def _check_target_args(args):
         raise DataError("--features is required")
 
 
-def _run_table(func, args, **kwargs):
-    """Run ``func`` for --target, or for every --targets (one law each, or one shared form).
+def _run_table(runner, args, table, *more, search=None, **kwargs):
+    """Run ``runner`` (``run_fit`` or ``run_search``) for --target, or for every --targets (one law
+    each, or one shared form).
 
     Returns a Result, or {target: Result} for one law per target; nothing is
     written or printed here, so the progress display is closed first."""
-    from . import targets as tg
-
+    extra = () if search is None else (search,)
     if not args.targets:
-        return func(args.table, **kwargs)
-    kwargs.pop("target")
+        return runner(args.table, table, *more, *extra, **kwargs)
     if args.shared_form:
-        return tg.run_shared(func, args.table, args.targets, **kwargs)
-    return tg.run_each(func, args.table, args.targets, **kwargs)
+        return tg.shared_target(runner, args.table, args.targets, table, *more, *extra, **kwargs)
+    return tg.each_target(runner, args.table, args.targets, table, *more, search=search, **kwargs)
 
 
 def _emit(res, args, out):
     """Write and show what _run_table returned."""
-    from . import targets as tg
-
     if not isinstance(res, dict):
         _write_outputs(res, out, None if args.targets else args.table)
         _show(res, args, out)
@@ -266,27 +280,30 @@ def _emit(res, args, out):
         _write_outputs(r, None if out is None else out / tg.slug(t), None)
     table = tg.summary(res)
     if out is not None:
-        from .result import write_text_atomic
-
         write_text_atomic(out / "targets.csv", table.to_csv(index=False))
     if args.json:
         print(json.dumps({t: r.to_dict() for t, r in res.items()}, indent=1))
     elif not args.quiet:
-        from .ui import print_targets
-
         print_targets(table, out)
 
 
-def _table_kwargs(args) -> dict:
-    from .data import parse_derive
+def _settings(args) -> tuple[TableSpec, FitOptions]:
+    """The table's and the fit's settings from the command line, validated once."""
+    target = args.target or tg.parse_targets(args.targets)[0]  # with --targets each run replaces it
+    with _flags():
+        table = TableSpec(target=target, features=_csv_list(args.features), group=args.group, weight=args.weight,
+                          split=args.split, derive=parse_derive(args.derive), val_frac=args.val_frac)
+        options = FitOptions(seed=args.seed, delta=args.delta, bootstrap=args.bootstrap, shared=_csv_list(args.shared))
+    return table, options
 
-    if args.bootstrap < 0:
-        raise DataError("--bootstrap must be >= 0")
-    if args.delta is not None and not args.delta > 0:
-        raise DataError("--delta must be > 0")
-    return dict(target=args.target, features=_csv_list(args.features), group=args.group, weight=args.weight,
-                split=args.split, derive=parse_derive(args.derive), seed=args.seed, delta=args.delta,
-                bootstrap=args.bootstrap, shared=_csv_list(args.shared), val_frac=args.val_frac)
+
+@contextlib.contextmanager
+def _flags():
+    """A bad setting is named by its flag (``--bootstrap must be >= 0``), not by its API name."""
+    try:
+        yield
+    except SettingError as err:
+        raise DataError(err.named("--" + err.field.replace("_", "-"))) from None
 
 
 def _out_dir(args) -> Path | None:
@@ -299,24 +316,17 @@ def _out_dir(args) -> Path | None:
 
 
 def _cmd_fit(args) -> int:
-    from .pipeline import fit
-    from .ui import Progress
-
     _check_target_args(args)
     out = _out_dir(args)
-    kwargs = _table_kwargs(args)
+    table, options = _settings(args)
     with Progress(quiet=args.quiet or args.json, label="fitting laws") as prog:
-        res = _run_table(fit, args, laws=args.law or None, published=args.published,
-                         bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update, **kwargs)
+        res = _run_table(run_fit, args, table, options, laws=args.law or None, published=args.published,
+                         bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update)
     _emit(res, args, out)
     return 0
 
 
 def _cmd_run(args) -> int:
-    from .checkpoint import StopFlag, stop_on_signals
-    from .search import discover, resume
-    from .ui import Progress
-
     quiet = args.quiet or args.json
     stop = StopFlag()
 
@@ -330,11 +340,10 @@ def _cmd_run(args) -> int:
         if args.table or args.target or args.targets or args.features or (args.out and Path(args.out) != out):
             raise DataError("--resume takes its table, settings and output directory from the checkpoint; "
                             "give only --resume DIR")
-        from .checkpoint import Checkpoint
-
         settings = Checkpoint.load(out).settings
+        budget = (settings.get("search") or {}).get("time_budget")
         with stop_on_signals(stop, say_stopping), \
-                Progress(quiet=quiet, label="resuming", budget=settings.get("time_budget")) as prog:
+                Progress(quiet=quiet, label="resuming", budget=budget) as prog:
             res = resume(out, progress=prog.update, stop=stop)
         table = settings.get("data")
     else:
@@ -342,22 +351,16 @@ def _cmd_run(args) -> int:
             raise DataError("the table of runs is missing (or use --resume DIR)")
         _check_target_args(args)
         out = _out_dir(args)
-        kwargs = _table_kwargs(args)
-        if args.time_budget <= 0:
-            raise DataError("--time-budget must be positive")
-        if args.max_forms is not None:
-            if args.max_forms < 1:
-                raise DataError("--max-forms must be a positive integer")
-            if "grammar" not in [e.lower() for e in _csv_list(args.engines)]:
-                raise DataError("--max-forms bounds the grammar engine; add grammar to --engines")
-            kwargs["engine_options"] = {"grammar": {"max_forms": args.max_forms}}
+        table, options = _settings(args)
+        with _flags():
+            search = SearchOptions(engines=_csv_list(args.engines), time_budget=args.time_budget,
+                                   max_forms=args.max_forms, catalog=not args.no_catalog)
         # a checkpoint needs the table on disk; runs over several targets are not resumable
         ck = out if (out is not None and not args.targets) else None
         with stop_on_signals(stop, say_stopping), \
-                Progress(quiet=quiet, label="searching", budget=args.time_budget) as prog:
-            res = _run_table(discover, args, engines=_csv_list(args.engines), time_budget=args.time_budget,
-                             laws=args.law or None, catalog=not args.no_catalog, progress=prog.update,
-                             checkpoint=ck, stop=stop, **kwargs)
+                Progress(quiet=quiet, label="searching", budget=search.time_budget) as prog:
+            res = _run_table(run_search, args, table, options, search=search, laws=args.law or None,
+                             progress=prog.update, checkpoint=ck, stop=stop)
     if args.resume:
         _write_outputs(res, out, table)
         _show(res, args, out)
@@ -376,15 +379,7 @@ def _write_outputs(res, out: Path | None, table=None):
         return
     out.mkdir(parents=True, exist_ok=True)
     res.to_json(out / "results.json")
-    from .result import write_text_atomic
-
     write_text_atomic(out / "leaderboard.csv", res.leaderboard.to_csv(index=False))
-    try:
-        from .report import write_reports
-    except ImportError:
-        return
-    from .data import read_table
-
     write_reports(res, out, data=read_table(table)[0] if table is not None else None)
 
 
@@ -394,15 +389,10 @@ def _show(res, args, out):
         return
     if args.quiet:
         return
-    from .ui import print_result
-
     print_result(res, out)
 
 
 def _cmd_predict(args) -> int:
-    import pandas as pd
-
-    from .result import Result
 
     res = Result.from_json(args.results)
     rows = []
@@ -446,9 +436,6 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_optimal(args) -> int:
-    from .optimal import compute_optimal, frontier_figure
-    from .result import Result, write_json_atomic
-
     res = Result.from_json(args.results)
     fixed = {}
     for at in args.at:
@@ -466,7 +453,7 @@ def _cmd_optimal(args) -> int:
             raise DataError(f"--out {args.out!r} exists and is not a directory")
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "optimal.json", {**doc, "frontier": opt.frontier})
-        frontier_figure(opt, out / "optimal_frontier.png")
+        save_png_atomic(optimum_figure(opt), out / "optimal_frontier.png")
         doc["files"] = [str(out / "optimal.json"), str(out / "optimal_frontier.png")]
     if args.json:
         print(json.dumps(doc, indent=1))
@@ -501,10 +488,6 @@ def _cmd_optimal(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .data import read_table
-    from .report import write_reports
-    from .result import Result
-
     res = Result.from_json(args.results)
     src = Path(args.results)
     out = Path(args.out) if args.out else (src if src.is_dir() else src.parent)
@@ -523,10 +506,6 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import run_bench
-    from .bench.suites import suite_label
-    from .bench.summary import terminal
-
     if args.dask_scheduler and args.workers is not None:
         raise DataError("give either --workers or --dask-scheduler, not both")
     try:

@@ -25,6 +25,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .data import group_parts
 from .errors import DataError
+from .options import FitOptions, SearchOptions, TableSpec
+from .pipeline import run_fit
+from .search import run_search
 
 _TARGET = "target"
 _WEIGHT = "sample_weight"
@@ -76,9 +79,6 @@ class LawRegressor(RegressorMixin, BaseEstimator):
         self.shared = shared
 
     def fit(self, X, y, sample_weight=None):
-        from .pipeline import fit as fit_laws
-        from .search import discover
-
         frame = _frame(X)
         parts = group_parts(self.group, frame.columns)
         features = [c for c in frame.columns if c not in parts]
@@ -99,13 +99,13 @@ class LawRegressor(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             frame[_WEIGHT] = np.asarray(sample_weight, dtype=float).ravel()
             weight = _WEIGHT
-        common = dict(target=_TARGET, features=features, group=self.group, weight=weight, split=self.split,
-                      seed=self.seed, delta=self.delta, bootstrap=self.bootstrap, shared=tuple(self.shared))
+        table = TableSpec(target=_TARGET, features=features, group=self.group, weight=weight, split=self.split)
+        options = FitOptions(seed=self.seed, delta=self.delta, bootstrap=self.bootstrap, shared=self.shared)
         if self.law is not None:
-            res = fit_laws(frame, laws=[self.law], **common)
+            res = run_fit(frame, table, options, laws=[self.law])
         else:
-            res = discover(frame, engines=list(self.engines), time_budget=self.time_budget, catalog=self.catalog,
-                           handle_signals=False, **common)
+            search = SearchOptions(engines=self.engines, time_budget=self.time_budget, catalog=self.catalog)
+            res = run_search(frame, table, options, search, handle_signals=False)
         self.result_ = res
         self.law_ = res.best
         self.feature_names_in_ = np.asarray(features, dtype=object)

@@ -9,13 +9,16 @@ A law also says where it came from (``catalog: Hoffmann et al. 2022`` or
 A law may carry fitted constants: ``constants`` maps name → value, or, when it
 was fitted per group, group → {name → value}. Laws are immutable; fitting
 returns a new law (:meth:`Law.with_constants`).
+
+One module, though long: the type, its constants (:class:`Param`), its numeric
+form and its JSON form change together whenever a law learns something new.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
@@ -140,7 +143,6 @@ class Law:
     constants: Mapping[str, Any] | None = None
     group: str | None = None
     shared: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -330,7 +332,7 @@ class Law:
         repl = {sympy.Symbol(k, positive=True): sympy.Symbol(v, positive=True) for k, v in mapping.items() if k != v}
         expr = self.expr.xreplace(repl)
         variables = tuple(mapping.get(v, v) for v in self.variables)
-        return dataclasses.replace(self, expr=expr, variables=variables, extra={**self.extra, "binding": dict(mapping)})
+        return dataclasses.replace(self, expr=expr, variables=variables)
 
     def rename_constants(self, mapping: Mapping[str, str]) -> "Law":
         repl = {make_symbol(k): make_symbol(v) for k, v in mapping.items()}

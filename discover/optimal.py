@@ -3,7 +3,7 @@ fitted law's predicted loss at a compute budget C = k·N·D (k = 6 by default).
 
 Any fitted law whose variables include a model-size column (role ``N``) and a
 data column (role ``D``) can be used; roles are recognised from the table's
-own column names (:func:`discover.catalog.roles.match_role`). A compute column
+own column names (:func:`discover.roles.match_role`). A compute column
 (role ``C``) in the law is set to the budget; any other variable must be given
 a fixed value (``fixed={"learning_rate": 3e-4}``).
 
@@ -28,22 +28,18 @@ from typing import Any, Mapping
 
 import numpy as np
 import sympy
+from scipy.optimize import minimize_scalar
 
 from .errors import DataError
 from .formula import symbol_name
 from .law import Law
+from .roles import match_role
 
 DEFAULT_K = 6.0
 _GRID = 1601  # points over log N for the numerical path
 
 
 # --------------------------------------------------------------------- roles
-def _role_of(column: str) -> str | None:
-    from .catalog import roles
-
-    return roles.match_role(column)
-
-
 def law_roles(law: Law, features) -> dict[str, str]:
     """``{law variable: role}`` for the variables whose column has a role.
 
@@ -54,7 +50,7 @@ def law_roles(law: Law, features) -> dict[str, str]:
     by_symbol = {symbol_name(f): f for f in features or ()}
     out = {}
     for v in law.variables:
-        role = _role_of(by_symbol.get(v, v))
+        role = match_role(by_symbol.get(v, v))
         if role is not None:
             out[v] = role
     return out
@@ -239,8 +235,6 @@ class _Solver:
         return self._numeric(C, constants)
 
     def _numeric(self, C: float, constants) -> tuple[float, float, str]:
-        from scipy.optimize import minimize_scalar
-
         hi = math.log(C / self.k)  # D >= 1
         lo = 0.0  # N >= 1
         if not hi > lo:
@@ -382,13 +376,4 @@ def compute_optimal(result, flops: float, *, law: str | None = None, group: str 
     return opt
 
 
-def frontier_figure(opt: Optimum, path) -> Any:
-    """Write a log-log figure of N* and D* against compute (with bootstrap bands) to ``path``."""
-    from .report.figures import frontier_figure as _figure, save_png_atomic
-
-    fig = _figure(opt.frontier, opt.columns["N"], opt.columns["D"], opt.exponents,
-                  opt.law + (f" (group {opt.group})" if opt.group else ""), opt.k, mark=(opt.flops, opt.n, opt.d))
-    return save_png_atomic(fig, path)
-
-
-__all__ = ["compute_optimal", "Optimum", "law_roles", "chinchilla_terms", "frontier_figure", "DEFAULT_K"]
+__all__ = ["compute_optimal", "Optimum", "law_roles", "chinchilla_terms", "DEFAULT_K"]

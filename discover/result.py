@@ -13,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from .errors import DataError
 from .formula import symbol_name
 from .law import Law
 from .score import error_of
+from .version import __version__
 
 SCHEMA_VERSION = "1.0"
 
@@ -383,6 +384,4 @@ def write_bytes_atomic(path, data: bytes) -> Path:
 
 
 def _version() -> str:
-    from . import __version__
-
     return __version__

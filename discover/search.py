@@ -11,6 +11,7 @@ search with hundreds of candidates fast.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -18,13 +19,18 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import canon
-from .checkpoint import Checkpoint, StopFlag, checkpoint_path, plain, stop_on_signals
+from .candidate import Candidate
+from .checkpoint import Checkpoint, StopFlag, checkpoint_path, stop_on_signals
 from .engines import EngineTask, get_engine
 from .errors import DataError
 from .formula import symbol_name
 from .law import Law
-from .pipeline import _check_rows, add_bootstrap, build_result, prepare, rank, resolve_laws, score_law_safely
+from .options import FitOptions, SearchOptions, TableSpec
+from .pipeline import build_result, prepare, run_record
+from .resolve import resolve_laws
 from .result import Result
+from .scoring import bootstrap_best, check_rows, score_candidates
+from .select import rank
 from .splits import TRAIN, VAL
 
 BOOTSTRAP_TOP = 5
@@ -47,43 +53,52 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
              seed: int = 0, laws=None, catalog: bool = True, delta: float | None = None, bootstrap: int = 100,
              shared: Sequence[str] = (), derive: Mapping[str, str] | None = None, val_frac: float = 0.15,
              tolerance: float = 0.02, progress: Callable | None = None, engine_options: Mapping | None = None,
-             name: str | None = None, checkpoint=None, resume: bool = False, stop: StopFlag | None = None,
-             handle_signals: bool = True) -> Result:
+             max_forms: int | None = None, name: str | None = None, checkpoint=None, resume: bool = False,
+             stop: StopFlag | None = None, handle_signals: bool = True) -> Result:
     """Search for laws on a table of runs and rank them with the catalog laws.
 
     ``engines`` are run within ``time_budget`` seconds (split evenly); an engine
     that cannot run here (e.g. PySR without Julia) is skipped with a warning.
+    ``max_forms`` also ends the grammar search after that many fitted forms (a
+    search that ends on its count gives the same laws on any machine).
 
     ``checkpoint`` (a directory) keeps every finished piece of work on disk;
     ``resume=True`` continues from it (see :func:`resume`). The first SIGINT or
     SIGTERM (or setting ``stop``) ends the search early with the best laws so
     far, marked ``status="interrupted: ..."``; a second one quits at once.
+
+    The settings build a :class:`~discover.options.TableSpec`,
+    :class:`~discover.options.FitOptions` and
+    :class:`~discover.options.SearchOptions`; :func:`run_search` takes those.
     """
+    table = TableSpec(target=target, features=features, group=group, weight=weight, derive=derive or {},
+                      split=split, val_frac=val_frac, name=name)
+    options = FitOptions(seed=seed, delta=delta, bootstrap=bootstrap, shared=shared, tolerance=tolerance)
+    search = SearchOptions(engines=engines, time_budget=time_budget, max_forms=max_forms,
+                           engine_options=engine_options or {}, catalog=catalog)
+    return run_search(data, table, options, search, laws=laws, progress=progress, checkpoint=checkpoint,
+                      resume=resume, stop=stop, handle_signals=handle_signals)
+
+
+def run_search(data, table: TableSpec, options: FitOptions, search: SearchOptions, *, laws=None,
+               progress: Callable | None = None, checkpoint=None, resume: bool = False, stop: StopFlag | None = None,
+               handle_signals: bool = True) -> Result:
+    """:func:`discover` with its settings as objects."""
     t0 = time.perf_counter()
-    if time_budget <= 0:
-        raise DataError("time budget must be positive")
-    if isinstance(engines, str):
-        engines = [e for e in engines.split(",") if e.strip()]
-    if not engines:
-        raise DataError("no engine chosen; use e.g. engines=['grammar']")
-    settings = _settings(data, target=target, features=features, group=group, weight=weight, split=split,
-                         engines=list(engines), time_budget=time_budget, seed=seed, laws=laws, catalog=catalog,
-                         delta=delta, bootstrap=bootstrap, shared=list(shared), derive=derive, val_frac=val_frac,
-                         tolerance=tolerance, engine_options=engine_options, name=name)
-    dataset, sp = prepare(data, target=target, features=features, group=group, weight=weight, split=split,
-                          derive=derive, seed=seed, val_frac=val_frac, name=name)
+    settings = _settings(data, table, options, search, laws)
+    dataset, sp = prepare(data, table, seed=options.seed)
     _check_varying(dataset)
-    for ename, opts in (engine_options or {}).items():  # bad options are named before anything is written
-        if ename not in engines:
-            raise DataError(f"engine_options name engine {ename!r}, which is not among the engines {list(engines)}")
+    for ename in search.engines:  # bad options are named before anything is written
+        if not search.options_for(ename):
+            continue
         try:
-            get_engine(ename, **dict(opts))
+            get_engine(ename, **search.options_for(ename))
         except TypeError as err:
             raise DataError(f"engine {ename!r} does not take these options: {err}") from None
     fixed = resolve_laws(laws, dataset) if laws else []
-    known = resolve_laws(None, dataset) if catalog else []
+    known = resolve_laws(None, dataset) if search.catalog else []
     if fixed or known:
-        _check_rows(dataset, sp, fixed or known)
+        check_rows(dataset, sp, fixed or known)
     ck = None  # created only once the input is known to be good, so bad input writes nothing
     if checkpoint is not None:
         if resume:
@@ -98,7 +113,7 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
     stop = stop if stop is not None else StopFlag()
     guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
     with guard:
-        return _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0)
+        return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0)
 
 
 def resume(directory, *, data=None, progress: Callable | None = None, stop: StopFlag | None = None,
@@ -110,30 +125,33 @@ def resume(directory, *, data=None, progress: Callable | None = None, stop: Stop
     and must be unchanged.
     """
     ck = Checkpoint.load(directory)
-    kwargs = dict(ck.settings)
-    source = kwargs.pop("data", None)
+    s = ck.settings
+    try:
+        table, options = TableSpec.from_dict(s["table"]), FitOptions.from_dict(s["fit"])
+        search = SearchOptions.from_dict(s["search"])
+    except (KeyError, TypeError) as err:
+        raise DataError(f"the checkpoint in {str(directory)!r} has no valid settings ({err})") from None
+    source = s.get("data")
     if data is None:
         if source is None:
             raise DataError("the checkpoint was written for a table held in memory; pass it again with data=")
         data = source
-    kwargs["laws"] = _laws_back(kwargs.get("laws"))
-    return discover(data, **kwargs, checkpoint=directory, resume=True, progress=progress, stop=stop,
-                    handle_signals=handle_signals)
+    return run_search(data, table, options, search, laws=_laws_back(s.get("laws")), checkpoint=directory,
+                      resume=True, progress=progress, stop=stop, handle_signals=handle_signals)
 
 
-def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Result:
-    seed, engines = settings["seed"], settings["engines"]
-    shared, delta = settings["shared"], settings["delta"]
+def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOptions, fixed, known, ck, stop,
+            progress, t0) -> Result:
+    seed = options.seed
     warnings: list[str] = []
     task = make_task(dataset, sp, known, seed, progress)
     task.stop = stop
     engine_info, proposed = [], []
     # Ask every engine first, so the budget is split among those that can run here.
-    options = settings["engine_options"] or {}
-    chosen = [(name, get_engine(name, **dict(options.get(name, {})))) for name in engines]
+    chosen = [(name, get_engine(name, **search.options_for(name))) for name in search.engines]
     status = {name: eng.available() for name, eng in chosen}
     n_ok = sum(1 for ok, _ in status.values() if ok)
-    budget = settings["time_budget"] / max(n_ok, 1)
+    budget = search.time_budget / max(n_ok, 1)
     for ename, eng in chosen:
         ok, why = status[ename]
         info = {"name": ename, "version": _safe_version(eng), "seed": seed, "budget_s": round(budget if ok else 0.0, 1)}
@@ -141,7 +159,7 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
             warnings.append(f"engine {ename} skipped: {why}")
             engine_info.append({**info, "status": "unavailable", "reason": why, "wall_s": 0.0, "n_laws": 0})
             continue
-        before = ck.engine_laws(ename) if ck else []
+        before = ck.engine_candidates(ename) if ck else []
         used = ck.engine_wall(ename) if ck else 0.0
         if ck and ck.engine_done(ename):
             engine_info.append(ck.engines[ename]["info"])
@@ -149,106 +167,70 @@ def _search(dataset, sp, settings, fixed, known, ck, stop, progress, t0) -> Resu
             continue
         left = budget - used
         if stop or left < min(1.0, budget):
-            laws_e, wall = [], 0.0  # stopped, or an interrupted engine that had used its budget
+            found, wall = [], 0.0  # stopped, or an interrupted engine that had used its budget
         else:
-            laws_e, wall = _run_engine(ename, eng, task, left, warnings)
+            found, wall = _run_engine(ename, eng, task, left, warnings)
         interrupted = bool(stop)
-        laws_e = before + laws_e
+        found = before + found
         entry = {**info, "status": "interrupted" if interrupted else "ok", "wall_s": round(used + wall, 2),
-                 "n_laws": len(laws_e), "n_tried": getattr(eng, "n_tried", None)}
+                 "n_laws": len(found), "n_tried": getattr(eng, "n_tried", None)}
         engine_info.append(entry)
         if ck:
-            ck.record_engine(ename, laws_e, wall_s=used + wall, interrupted=interrupted, info=entry)
-        proposed.extend(laws_e[:GRACE_LAWS] if interrupted else laws_e)
+            ck.record_engine(ename, found, wall_s=used + wall, interrupted=interrupted, info=entry)
+        proposed.extend(found[:GRACE_LAWS] if interrupted else found)
     grace = bool(stop)  # stopped during the search: still score the catalog and the engines' best few
-    candidates = canon.dedupe([*fixed, *known, *(canon.simplify_law(law) for law in proposed)])
+    simplified = [dataclasses.replace(c, law=canon.simplify_law(c.law)) for c in proposed]
+    candidates = canon.dedupe([*(Candidate(law) for law in [*fixed, *known]), *simplified])
     if ck:
         ck.enter("score")
-    scored = []
-    for i, law in enumerate(candidates):
-        if stop and not grace:
-            break
-        s = ck.get_scored(law) if ck else None
-        if s is None:
-            s = score_law_safely(law, dataset, sp, delta=delta, seed=seed, bootstrap=0,
-                                 shared=_shared_for(law, shared),
-                                 starts=[law.extra["start"]] if "start" in law.extra else ())
-            if ck:
-                ck.record_scored(law, s)
-        scored.append(s)
-        if progress:
-            progress(i + 1, len(candidates), s)
-    tolerance = settings["tolerance"]
-    ranked, rec, _ = rank(scored, dataset.target_positive, tolerance=tolerance)
-    bootstrap = settings["bootstrap"]
+    scored = score_candidates(candidates, dataset, sp, options, bootstrap=0, store=ck, progress=progress,
+                              stop=None if grace else stop)
+    ranked, rec, _ = rank(scored, dataset.target_positive, tolerance=options.tolerance)
     n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
-    if bootstrap and not stop:
+    if options.bootstrap and not stop:
         if ck:
             ck.enter("bootstrap")
-        top = set(range(min(n_top, len(ranked))))
-        if rec is not None:
-            top.add(rec)
-        for i in sorted(top):
-            if stop:
-                break
-            law = ranked[i].law
-            s = ck.get_scored(law, boot=True) if ck else None
-            if s is None:
-                s = add_bootstrap(ranked[i], dataset, sp, bootstrap=bootstrap, delta=delta, seed=seed,
-                                  shared=_shared_for(law, shared))
-                if ck:
-                    ck.record_scored(law, s, boot=True)
-            ranked[i] = s
+        ranked = bootstrap_best(ranked, rec, dataset, sp, options, n_top, store=ck, stop=stop)
     if stop:
         warnings.append(f"interrupted ({stop.reason}): these are the best laws found so far"
                         + ("; continue with resume" if ck else ""))
     if ck:
         ck.enter("interrupted" if stop else "done")
-    options = {"seed": seed, "delta": "auto" if delta is None else delta, "bootstrap": bootstrap,
-               "bootstrap_top": n_top, "engines": list(engines), "time_budget": settings["time_budget"],
-               "catalog": settings["catalog"], "shared": list(shared), "val_frac": settings["val_frac"],
-               "tolerance": tolerance,
-               "protocol": "engines see train and val rows only; val metrics from a fit on train rows; "
-                           "train/test metrics from a refit on train+val rows"}
-    res = build_result(ranked, dataset, sp, engines=engine_info, warnings=warnings, options=options,
-                       timing={"total_s": round(time.perf_counter() - t0, 3)}, tolerance=tolerance)
+    record = run_record(table, options, search=search, bootstrap_top=n_top)
+    res = build_result(ranked, dataset, sp, engines=engine_info, warnings=warnings, options=record,
+                       timing={"total_s": round(time.perf_counter() - t0, 3)}, tolerance=options.tolerance)
     res.status = f"interrupted: {stop.reason}" if stop else "complete"
     return res
 
 
-def _run_engine(ename, eng, task, budget, warnings):
+def _run_engine(ename, eng, task, budget, warnings) -> tuple[list[Candidate], float]:
     task.time_budget = budget
     task.deadline = time.monotonic() + budget
     t1 = time.perf_counter()
     try:
-        laws_e = eng.propose(task)
+        found = eng.propose(task)
     except DataError:
         raise
     except Exception as err:  # noqa: BLE001 - an engine failure must not lose the run
         warnings.append(f"engine {ename} failed: {type(err).__name__}: {err}")
-        laws_e = []
-    return list(laws_e), time.perf_counter() - t1
+        found = []
+    return list(found), time.perf_counter() - t1
 
 
-def _settings(data, **kwargs) -> dict:
-    """The call, as JSON-safe values: stored in the checkpoint, compared on resume."""
+def _settings(data, table: TableSpec, options: FitOptions, search: SearchOptions, laws) -> dict:
+    """The run's settings as JSON-safe values: stored in the checkpoint, compared on resume."""
     source = str(Path(data).resolve()) if isinstance(data, (str, Path)) else None
-    laws = kwargs.get("laws")
     if laws is not None:
         items = [laws] if isinstance(laws, (str, Law)) else list(laws)
-        kwargs["laws"] = [item.to_dict() if isinstance(item, Law) else item for item in items]
-    return {"data": source, **{k: plain(v) for k, v in kwargs.items()}}
+        laws = [item.to_dict() if isinstance(item, Law) else item for item in items]
+    return {"data": source, "table": table.to_dict(), "fit": options.to_dict(), "search": search.to_dict(),
+            "laws": laws}
 
 
 def _laws_back(laws):
     if not laws:
         return laws
     return [Law.from_dict(item) if isinstance(item, Mapping) else item for item in laws]
-
-
-
-def _shared_for(law, shared) -> list[str]:
-    return sorted({*[c for c in shared if c in law.params], *law.shared})
 
 
 def _safe_version(eng) -> str:

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
+from . import roles
 from .data import Dataset
 from .errors import DataError
 
 TRAIN, VAL, TEST = "train", "val", "test"
+BACKTEST = "backtest"  # the band below validation, predicted from the rows under it (reported, not chosen on)
 DEFAULT_VAL_FRAC = 0.15
 _COLUMN_LABELS = {
     "train": TRAIN, "training": TRAIN, "fit": TRAIN, "1": TRAIN, "1.0": TRAIN, "true": TRAIN,
@@ -156,8 +159,6 @@ def compute_key(dataset: Dataset) -> tuple[np.ndarray, str]:
             key = pd.to_numeric(dataset.frame[c], errors="coerce").to_numpy(dtype=float)
             if np.all(np.isfinite(key)):
                 return key, c
-    from .catalog import roles  # local: catalog is optional at import time
-
     n_col = next((f for f in dataset.features if roles.match_role(f) == "N"), None)
     d_col = next((f for f in dataset.features if roles.match_role(f) == "D"), None)
     if n_col and d_col:
@@ -208,8 +209,6 @@ def _test_directions(dataset: Dataset, labels: np.ndarray) -> tuple[list[np.ndar
     sd = Z.std(axis=0)
     sd[sd == 0] = 1.0
     Z = (Z - Z.mean(axis=0)) / sd
-    from sklearn.linear_model import LogisticRegression
-
     w = LogisticRegression(C=1.0, max_iter=1000).fit(Z, test.astype(int)).coef_[0]
     desc = " + ".join(f"{v:.2f}*log({c})" for v, c in sorted(zip(w, cols), key=lambda t: -abs(t[0])))
     return [Z @ w], f"test-likeness ({desc})"

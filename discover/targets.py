@@ -15,6 +15,7 @@ what the single-target pipeline already does:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Callable, Mapping, Sequence
 
@@ -23,6 +24,7 @@ import pandas as pd
 
 from .data import group_column, group_parts, read_table
 from .errors import DataError
+from .options import SearchOptions, TableSpec
 
 TARGET_COLUMN = "target"
 VALUE_COLUMN = "value"
@@ -115,21 +117,8 @@ def run_each(func: Callable, data, targets, *, features, group=None, name=None, 
     frame, default_name, names, feats, group = _read(data, targets, features, group)
     if "time_budget" in kwargs and kwargs["time_budget"] is not None:
         kwargs["time_budget"] = float(kwargs["time_budget"]) / len(names)
-    tables = {}
-    for t in names:  # check every target before the first long run starts
-        tables[t] = one_table(frame, t, names)
-        if not len(tables[t][0]):
-            raise DataError(f"target {t!r} has no values")
-    out = {}
-    for t in names:
-        table, dropped = tables[t]
-        res = func(table, target=t, features=feats, group=group, name=f"{name or default_name}:{t}", **kwargs)
-        if dropped:
-            res.warnings.append(f"{dropped} rows without a value of {t!r} were left out")
-        out[t] = res
-        if getattr(res, "status", "complete") != "complete":
-            break  # interrupted: the targets not yet run are left for another run
-    return out
+    return _each(frame, names, lambda table, t: func(table, target=t, features=feats, group=group,
+                                                     name=f"{name or default_name}:{t}", **kwargs))
 
 
 def run_shared(func: Callable, data, targets, *, features, group=None, name=None, **kwargs):
@@ -138,7 +127,54 @@ def run_shared(func: Callable, data, targets, *, features, group=None, name=None
     long, vcol, gcol = melt(frame, names, group)
     res = func(long, target=vcol, features=feats, group=gcol, name=f"{name or default_name}:{'+'.join(names)}",
                **kwargs)
-    res.options = {**res.options, "targets": names, "shared_form": True}
+    return _mark_shared(res, names)
+
+
+def each_target(runner: Callable, data, targets, table: TableSpec, *args, search: SearchOptions | None = None,
+                **kwargs) -> dict:
+    """:func:`run_each` with settings as objects: ``runner`` (``pipeline.run_fit`` or
+    ``search.run_search``) is called as ``runner(rows, table, *args, [search,] **kwargs)`` once per
+    target, ``table``'s target replaced by each in turn; the search's time budget is split evenly."""
+    frame, default_name, names, feats, group = _read(data, targets, table.features, table.group)
+    more = () if search is None else (dataclasses.replace(search, time_budget=search.time_budget / len(names)),)
+
+    def one(rows, t):
+        spec = dataclasses.replace(table, target=t, features=tuple(feats), group=group,
+                                   name=f"{table.name or default_name}:{t}")
+        return runner(rows, spec, *args, *more, **kwargs)
+
+    return _each(frame, names, one)
+
+
+def shared_target(runner: Callable, data, targets, table: TableSpec, *args, **kwargs):
+    """:func:`run_shared` with settings as objects (see :func:`each_target`)."""
+    frame, default_name, names, feats, group = _read(data, targets, table.features, table.group)
+    long, vcol, gcol = melt(frame, names, group)
+    spec = dataclasses.replace(table, target=vcol, features=tuple(feats), group=gcol,
+                               name=f"{table.name or default_name}:{'+'.join(names)}")
+    return _mark_shared(runner(long, spec, *args, **kwargs), names)
+
+
+def _each(frame: pd.DataFrame, names: Sequence[str], run: Callable) -> dict:
+    tables = {}
+    for t in names:  # check every target before the first long run starts
+        tables[t] = one_table(frame, t, names)
+        if not len(tables[t][0]):
+            raise DataError(f"target {t!r} has no values")
+    out = {}
+    for t in names:
+        table, dropped = tables[t]
+        res = run(table, t)
+        if dropped:
+            res.warnings.append(f"{dropped} rows without a value of {t!r} were left out")
+        out[t] = res
+        if getattr(res, "status", "complete") != "complete":
+            break  # interrupted: the targets not yet run are left for another run
+    return out
+
+
+def _mark_shared(res, names):
+    res.options = {**res.options, "targets": list(names), "shared_form": True}
     return res
 
 

@@ -218,7 +218,7 @@ def test_summary_counts_where_the_true_form_was_found():
 
 
 def test_task_json_with_truth_is_read(tmp_path):
-    from discover import synthetic
+    from discover.bench import synthetic
 
     [path, *_] = synthetic.to_directory(tmp_path, seed=0, noise=0.01)
     task = task_from_file(path)

@@ -12,7 +12,7 @@ import pytest
 import sympy
 
 from discover import catalog
-from discover.catalog import roles
+from discover import roles
 from discover.errors import DataError
 from discover.formula import parse_formula
 from discover.law import Law
@@ -38,7 +38,7 @@ def test_names_sorted_unique_and_many():
 
 
 def test_at_least_twelve_families():
-    fams = {catalog.get(n).extra["family"] for n in catalog.names()}
+    fams = {catalog.entry(n).family for n in catalog.names()}
     assert len(fams) >= 12
     assert set(catalog.families()) == fams
 
@@ -162,29 +162,28 @@ def test_roles_cover_the_required_aliases():
 # ----------------------------------------------------------------- binding
 def test_bind_by_alias():
     law = catalog.bind(catalog.get("hoffmann2022"), ["params", "tokens"])
-    assert law.variables == ("params", "tokens")
-    assert law.extra["binding"] == {"N": "params", "D": "tokens"}
+    assert law.variables == ("params", "tokens")  # role order N, D
 
 
 def test_bind_sld_columns():
     law = catalog.bind("tao2024", ["non_vocab_params", "vocab_size", "num_characters"])
-    assert law.extra["binding"] == {"N": "non_vocab_params", "V": "vocab_size", "D": "num_characters"}
+    assert dict(zip(catalog.get("tao2024").variables, law.variables)) == {"N": "non_vocab_params", "V": "vocab_size", "D": "num_characters"}
     law = catalog.bind("muennighoff2023", ["params", "tokens", "unique_tokens"])
-    assert law.extra["binding"] == {"N": "params", "D": "tokens", "U": "unique_tokens"}
+    assert dict(zip(catalog.get("muennighoff2023").variables, law.variables)) == {"N": "params", "D": "tokens", "U": "unique_tokens"}
     law = catalog.bind("lin2024", ["sft_data_size"])
     assert law.variables == ("sft_data_size",)
 
 
 def test_bind_explicit_mapping_wins():
     law = catalog.bind("hoffmann2022", ["params", "tokens", "n_embed"], mapping={"N": "n_embed"})
-    assert law.extra["binding"] == {"N": "n_embed", "D": "tokens"}
+    assert law.variables == ("n_embed", "tokens")
 
 
 def test_bind_positional_only_when_counts_match():
     law = catalog.bind("hoffmann2022", ["x1", "x2"])
-    assert law.extra["binding"] == {"N": "x1", "D": "x2"}
+    assert law.variables == ("x1", "x2")
     law = catalog.bind("hoffmann2022", ["params", "x"])
-    assert law.extra["binding"] == {"N": "params", "D": "x"}
+    assert law.variables == ("params", "x")
     with pytest.raises(DataError, match=r"role D"):
         catalog.bind("hoffmann2022", ["params", "x", "y"])
 
@@ -322,4 +321,4 @@ def test_hyperparameter_laws_published_values():
     step = catalog.get("steplaw2025_lr")
     got = step.with_constants(step.published).predict({"N": np.array([1e9]), "D": np.array([1e11])})[0]
     assert math.isclose(got, 1.79 * 1e9 ** -0.713 * 1e11 ** 0.307)
-    assert step.extra["predicts"] == "lr" and catalog.get("steplaw2025_bs").extra["predicts"] == "B"
+    assert catalog.entry("steplaw2025_lr").predicts == "lr" and catalog.entry("steplaw2025_bs").predicts == "B"

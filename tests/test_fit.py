@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from discover import catalog
-from discover.fit import fit_law
+from discover.fitting import fit_law
 from discover.law import Law, Param
 
 
@@ -87,26 +87,24 @@ def test_non_convergent_fit_is_flagged_not_raised():
 
 def test_many_rows_are_screened_on_a_subsample_and_polished_on_all(monkeypatch):
     """Above SUBSAMPLE_ROWS the multi-start runs on a subsample; the answer is the full-data optimum."""
-    import importlib
-
-    fitmod = importlib.import_module("discover.fit")  # the module (discover.fit is also the function)
+    from discover.fitting import solver
 
     rng = np.random.default_rng(1)
     n = 3000
     N, D = 10 ** rng.uniform(7, 10, n), 10 ** rng.uniform(9, 12, n)
     y = (1.7 + 400 / N**0.34 + 2000 / D**0.28) * np.exp(rng.normal(0, 0.01, n))
     law = Law.from_formula("E + A/N**a + B/D**b", ["N", "D"])
-    full = fitmod.fit_law(law, {"N": N, "D": D}, y)
+    full = fit_law(law, {"N": N, "D": D}, y)
     seen = []
-    original = fitmod._Fitter.stage1
+    original = solver.Fitter.stage1
 
     def spy(self, start):
         seen.append(self.d.n)
         return original(self, start)
 
-    monkeypatch.setattr(fitmod, "SUBSAMPLE_ROWS", 500)
-    monkeypatch.setattr(fitmod._Fitter, "stage1", spy)
-    sub = fitmod.fit_law(law, {"N": N, "D": D}, y)
+    monkeypatch.setattr(solver, "SUBSAMPLE_ROWS", 500)
+    monkeypatch.setattr(solver.Fitter, "stage1", spy)
+    sub = fit_law(law, {"N": N, "D": D}, y)
     assert seen and set(seen) == {500}  # every stage-1 refinement ran on the subsample
     for k, v in full.law.constants.items():
         assert sub.law.constants[k] == pytest.approx(v, rel=1e-4)

@@ -11,13 +11,14 @@ import pytest
 import discover
 from discover import canon
 from discover.engines.grammar import GrammarEngine
+from discover.options import TableSpec
 from discover.pipeline import prepare
 from discover.search import make_task
 from discover.splits import TEST, TRAIN, VAL
 
 
 def _task(frame, budget=6.0, **kw):
-    ds, sp = prepare(frame, **kw)
+    ds, sp = prepare(frame, TableSpec(**kw))
     task = make_task(ds, sp, [], 0, None)
     task.time_budget = budget
     task.deadline = time.monotonic() + budget
@@ -40,7 +41,7 @@ def test_engine_sees_no_test_rows(curve):
 
 def test_laws_are_in_the_original_variables_and_reproduce_the_engine_fit(curve):
     ds, sp, task = _task(curve, target="loss", features=["params"], split="largest:params:0.2")
-    laws = GrammarEngine().propose(task)
+    laws = [c.law for c in GrammarEngine().propose(task)]
     assert laws
     for law in laws:
         assert set(law.variables) == {"params"} and law.provenance.startswith("engine: grammar")
@@ -65,25 +66,26 @@ def grouped():
 
 def test_grouped_laws_start_from_the_engine_solution(grouped):
     ds, sp, task = _task(grouped, target="loss", features=["size"], group="curve", split="column:split")
-    laws = GrammarEngine().propose(task)
-    with_start = [law for law in laws if "start_groups" in law.extra]
+    cands = GrammarEngine().propose(task)
+    with_start = [c for c in cands if c.group_starts is not None]
     assert with_start
     tr = sp.rows(TRAIN)
     y = ds.y[tr]
-    for law in with_start:
-        fitted = law.with_constants(law.extra["start_groups"], group="curve", shared=law.shared)
+    for cand in with_start:
+        law = cand.law
+        fitted = law.with_constants(cand.group_starts, group="curve", shared=law.shared)
         pred = fitted.predict(ds.X(tr), groups=ds.groups[tr].astype(str))
         err = float(np.sqrt(np.mean((np.log(pred) - np.log(y)) ** 2)))
         # the engine's constants, mapped from its normalised columns, give its own training error
-        assert err == pytest.approx(law.extra["train_err"], rel=1e-6), law.formula
+        assert err == pytest.approx(cand.train_score, rel=1e-6), law.formula
         # shared constants are the engine's term constants; every group has the rest
         assert set(law.shared) <= set(law.params)
-        assert all(set(d) == set(law.params) for d in law.extra["start_groups"].values())
+        assert all(set(d) == set(law.params) for d in cand.group_starts.values())
 
 
 def test_per_group_variants_refit_every_constant(grouped):
     ds, sp, task = _task(grouped, target="loss", features=["size"], group="curve", split="column:split")
-    laws = GrammarEngine().propose(task)
+    laws = [c.law for c in GrammarEngine().propose(task)]
     variants = [law for law in laws if law.name.endswith("[per group]")]
     assert variants and all(law.shared == () for law in variants)
     # and dedupe keeps both a shared law and its per-group variant (same formula)
@@ -145,7 +147,7 @@ def test_data_mixing_law_with_a_size_term_is_in_the_grammar():
     assert "expmix(p_web,p_code)" in lib and not any("p_books" in k for k in lib if k.startswith("expmix"))
     fit = eng.evaluate(Form("id", True, (lib["expmix(p_web,p_code)"], lib["pow(params)"])))
     assert fit.train_err < 1e-6 and fit.val_err < 1e-5
-    law = to_law(fit, task)
+    law = to_law(fit, task).law
     got = discover.fit(frame, target="loss", features=["params", "p_web", "p_code", "p_books"], laws=[law],
                        split="largest:params:0.2", bootstrap=0).best.constants
     assert sorted(round(v, 2) for v in got.values()) == [0.3, 0.6, 0.8, 1.5, 1.8, 300.0]
@@ -207,7 +209,7 @@ def test_max_forms_ends_the_search_on_a_form_count_so_the_clock_does_not_matter(
         _, _, task = _task(frame, budget=budget, target="loss", features=["params", "tokens"],
                            split="largest:params:0.2")
         eng = GrammarEngine(max_forms=120)
-        laws = eng.propose(task)
+        laws = [c.law for c in eng.propose(task)]
         assert 100 <= eng.n_tried <= 120
         assert any(len(f.form.terms) >= 3 for f in eng.evaluated.values() if f is not None)  # levels shared the count
         runs.append([(law.formula, law.constants) for law in laws])
@@ -284,7 +286,7 @@ def test_every_term_written_in_the_users_variables_is_the_column_the_search_fitt
 def test_a_log_axis_column_gets_shift_terms_and_no_catalog_role():
     """log_flops (signed, a logarithm already) is not compute: no catalog law reads it as C, and the
     engine gives it the terms of a log axis (linear, exponential, a quadratic bowl, a sigmoid)."""
-    from discover.catalog.roles import match_role
+    from discover.roles import match_role
     from discover.engines.terms import make_vars, term_library
 
     assert match_role("log_flops") is None and match_role("log10_params") is None and match_role("flops") == "C"
@@ -360,7 +362,7 @@ def test_a_u_shaped_score_against_log_flops_is_found_per_group():
     frame = pd.DataFrame(rows)
     _, _, task = _task(frame, target="score", features=["log_flops"], group="task", split="largest:log_flops:0.2")
     eng = GrammarEngine(max_forms=150)
-    laws = eng.propose(task)
+    laws = [c.law for c in eng.propose(task)]
     fits = sorted((f for f in eng.evaluated.values() if f is not None), key=lambda f: f.val_err)
     assert any(t.kind == "sq" for t in fits[0].form.terms)
     assert fits[0].val_err < 0.0075  # noise 0.005 (raw residuals: the score is negative)

@@ -163,7 +163,7 @@ def test_resume_refuses_other_settings(table, tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("", "not valid JSON"),
     ("[1, 2]", "not a discover checkpoint"),
-    ('{"checkpoint_schema": "1", "engines": [1]}', "not an object"),
+    ('{"checkpoint_schema": "2", "engines": [1]}', "not an object"),
 ])
 def test_bad_checkpoints_are_one_line_errors(tmp_path, content, message):
     (tmp_path / CHECKPOINT_NAME).write_text(content)

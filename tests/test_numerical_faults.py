@@ -8,14 +8,13 @@ results.json -- strict JSON, no NaN/Infinity tokens -- records the reason in
 each law's ``status`` / ``message`` / ``converged`` fields.
 
 Tests marked ``xfail(strict=True)`` document faults whose fix belongs to
-modules owned by others (fit.py, pipeline.py); the reason names the proposed
+modules owned by others (fitting, scoring); the reason names the proposed
 change. When it lands the test passes, strict xfail turns that into a failure,
 and the marker should be removed.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import warnings
@@ -25,10 +24,10 @@ import numpy as np
 import pytest
 
 import discover
+from discover.fitting import solver as fit_module
 
 TABLE = str(Path(__file__).resolve().parent / "corpus" / "files" / "ok_clean.csv")
 GOOD = "E + A/params**a"
-fit_module = importlib.import_module("discover.fit")  # ``discover.fit`` the attribute is the function
 
 
 def run(laws, split="column:split", **kw):

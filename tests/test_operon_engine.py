@@ -20,7 +20,8 @@ import sympy
 
 from discover import canon
 from discover.engines import EngineTask, get_engine
-from discover.engines.operon import InputTransform, OperonEngine, expression_to_law, parse_operon_model, tidy
+from discover.engines.operon import OperonEngine, parse_operon_model
+from discover.engines.symbolic import InputTransform, expression_to_law, tidy
 from discover.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,27 +58,29 @@ def test_recorded_models_parse_to_laws_in_original_variables(text, f):
     X, a, b = _inputs()
     expr = parse_operon_model(text, VMAP)
     assert {str(s) for s in expr.free_symbols} <= {"N", "D"}
-    law = expression_to_law(expr, ["N", "D"], provenance="engine: operon, seed 4", max_constants=30, max_nonlinear=30)
-    assert law is not None
+    cand = expression_to_law(expr, ["N", "D"], provenance="engine: operon, seed 4", max_constants=30, max_nonlinear=30)
+    assert cand is not None
+    law = cand.law
     assert law.provenance == "engine: operon, seed 4"
-    assert set(law.variables) <= {"N", "D"} and set(law.extra["start"]) == set(law.params)
+    assert set(law.variables) <= {"N", "D"} and set(cand.start) == set(law.params)
     with np.errstate(all="ignore"):
         want = f(a, b)
-    got = law.evaluate(X, law.extra["start"])
+    got = law.evaluate(X, cand.start)
     ok = np.isfinite(want)
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-8, atol=1e-12)
 
 
 def test_power_laws_come_back_readable():
     expr = parse_operon_model(RECORDED[2][0], VMAP)
-    law = expression_to_law(expr, ["N", "D"], provenance="x")
+    cand = expression_to_law(expr, ["N", "D"], provenance="x")
+    law = cand.law
     # 0.18 + 0.52 (exp(-0.42 z0) + exp(-0.27 z1))  ->  c0 + c1*N**c2 + c3*D**c4
     assert law.n_constants == 5
     assert not law.expr.has(sympy.exp) and not law.expr.has(sympy.log)
     N, D = sympy.symbols("N D", positive=True)
     chinchilla = 1.0 + 2.0 * N ** sympy.Float(-0.3) + 3.0 * D ** sympy.Float(-0.2)
-    assert canon.skeleton(law) == canon.skeleton(expression_to_law(chinchilla, ["N", "D"], provenance="y"))
-    start = law.extra["start"]
+    assert canon.skeleton(law) == canon.skeleton(expression_to_law(chinchilla, ["N", "D"], provenance="y").law)
+    start = cand.start
     exps = sorted(v for k, v in start.items() if math.isfinite(law.params[k].lower))
     assert exps == pytest.approx(sorted([0.417434 / SD_N, 0.274483 / SD_D]))  # written A/N**alpha, alpha > 0
     assert law.formula.count("/") == 2
@@ -86,9 +89,10 @@ def test_power_laws_come_back_readable():
 def test_products_of_sums_lose_their_redundant_scales():
     N, D = sympy.symbols("N D", positive=True)
     e = 2.0 * N ** 0.3 * (0.5 + 0.2 * sympy.log(N)) * (1.5 + 0.7 * sympy.log(D))
-    law = expression_to_law(e, ["N", "D"], provenance="x")
+    cand = expression_to_law(e, ["N", "D"], provenance="x")
+    law = cand.law
     X, _, _ = _inputs()
-    np.testing.assert_allclose(law.evaluate(X, law.extra["start"]), sympy.lambdify([N, D], e)(X["N"], X["D"]), rtol=1e-10)
+    np.testing.assert_allclose(law.evaluate(X, cand.start), sympy.lambdify([N, D], e)(X["N"], X["D"]), rtol=1e-10)
     assert law.n_constants <= 5  # not 6: the scales of the two sums fold into one coefficient
     assert float(tidy(e).subs({N: 1e9, D: 1e10})) == pytest.approx(float(e.subs({N: 1e9, D: 1e10})))
 
@@ -142,17 +146,19 @@ def test_engine_returns_laws_in_original_variables():
     assert eng.version().startswith("pyoperon")
     task = _task()
     t0 = time.monotonic()
-    laws = eng.propose(task)
+    cands = eng.propose(task)
     assert time.monotonic() - t0 < task.time_budget + 3
-    assert laws
-    for law in laws:
+    assert cands
+    laws = [c.law for c in cands]
+    for cand in cands:
+        law = cand.law
         assert law.provenance == "engine: operon, seed 1"
         assert set(law.variables) <= {"N", "D"}
         assert {str(s) for s in law.expr.free_symbols} <= {"N", "D"} | set(law.params)
-        assert set(law.extra["start"]) == set(law.params)
+        assert set(cand.start) == set(law.params)
     # the engine's own constants already predict the validation rows (normalisation undone correctly)
-    best = laws[0]
-    pred = best.evaluate(task.X_val, best.extra["start"])
+    best = cands[0]
+    pred = best.law.evaluate(task.X_val, best.start)
     assert np.sqrt(np.mean((np.log(pred) - np.log(task.y_val)) ** 2)) < 0.05
     assert len({canon.skeleton(law) for law in laws}) == len(laws)  # no duplicate forms
 
@@ -162,8 +168,9 @@ def test_log_target_only_and_grouped_pooling():
     eng = OperonEngine(log_target=True)
     assert eng.available()[0]  # loads pyoperon, as the pipeline does before the clock starts
     task = _task(grouped=True, budget=3)
-    laws = eng.propose(task)
-    assert laws and all(law.extra["log_target"] for law in laws)
+    cands = eng.propose(task)
+    assert cands and all(c.log_target for c in cands)
+    laws = [c.law for c in cands]
     # pooled groups: one law, its nonlinear constants shared, the linear ones refit per group
     assert any(law.shared for law in laws)
     for law in laws:

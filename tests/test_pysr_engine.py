@@ -33,6 +33,7 @@ from discover.engines.pysr import (
     regressor_kwargs,
 )
 from discover.errors import DataError
+from discover.candidate import Candidate
 from discover.law import Law
 
 FIX = Path(__file__).parent / "fixtures" / "pysr"
@@ -64,8 +65,8 @@ PLAIN = {
 }
 
 
-def _value(law: Law, X):
-    return law.evaluate(X, law.extra["start"])
+def _value(cand: Candidate, X):
+    return cand.law.evaluate(X, cand.start)
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -81,34 +82,35 @@ def test_reads_pysr_columns_and_lowercase_frames():
 
 
 def test_parses_hall_of_fame_into_laws_in_original_variables():
-    laws = parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP, seed=3)
+    cands = parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP, seed=3)
     # the constant-only row (complexity 1) is no law; every other row is one
-    assert [law.extra["pysr_complexity"] for law in laws] == [3, 5, 7, 9, 11, 13]
-    for law in laws:
+    assert [c.engine_complexity for c in cands] == [3, 5, 7, 9, 11, 13]
+    for cand in cands:
+        law = cand.law
         assert law.provenance == "engine: pysr, seed 3"
         assert set(law.variables) <= {"N", "D"}
         assert {str(s) for s in law.expr.free_symbols} <= {"N", "D"} | set(law.params)
         assert not any(str(s).startswith("z") for s in law.expr.free_symbols)
-        assert set(law.extra["start"]) == set(law.params)
+        assert set(cand.start) == set(law.params)
         assert all(p.init for p in law.params.values())
 
 
 def test_parsed_laws_reproduce_the_equations_numerically():
     X, z0, z1 = _inputs()
-    laws = {law.extra["pysr_complexity"]: law for law in parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP)}
+    cands = {c.engine_complexity: c for c in parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP)}
     for complexity, f in PLAIN.items():
-        np.testing.assert_allclose(_value(laws[complexity], X), f(z0, z1), rtol=1e-9,
-                                   err_msg=f"complexity {complexity}: {laws[complexity].formula}")
+        np.testing.assert_allclose(_value(cands[complexity], X), f(z0, z1), rtol=1e-9,
+                                   err_msg=f"complexity {complexity}: {cands[complexity].law.formula}")
 
 
 def test_normalisation_is_undone_into_power_laws():
-    laws = {law.extra["pysr_complexity"]: law for law in parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP)}
-    law = laws[9]
+    cands = {c.engine_complexity: c for c in parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP)}
+    law = cands[9].law
     # 0.43 exp(-0.61 z0) is A * N**alpha in the user's variable: a power of N, no log/exp left
     assert not law.expr.has(sympy.exp) and not law.expr.has(sympy.log)
     powers = [p for p in sympy.preorder_traversal(law.expr) if isinstance(p, sympy.Pow) and p.exp.free_symbols]
     assert {str(p.base) for p in powers} == {"N", "D"}
-    exps = {str(p.base): law.extra["start"][str(next(iter(p.exp.free_symbols)))] for p in powers}
+    exps = {str(p.base): cands[9].start[str(next(iter(p.exp.free_symbols)))] for p in powers}
     assert exps["N"] == pytest.approx(0.61044 / SD_N)  # written A/N**alpha with alpha > 0, as published laws are
     assert exps["D"] == pytest.approx(0.47312 / SD_D)
     assert law.n_constants == 5  # E + A/N^a + B/D^b
@@ -117,8 +119,8 @@ def test_normalisation_is_undone_into_power_laws():
 
 def test_log_target_laws_are_exponentiated():
     X, z0, z1 = _inputs()
-    laws = {law.extra["pysr_complexity"]: law for law in parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP, log_target=True)}
-    np.testing.assert_allclose(_value(laws[7], X), np.exp(PLAIN[7](z0, z1)), rtol=1e-9)
+    cands = {c.engine_complexity: c for c in parse_hall_of_fame(FIX / "hall_of_fame.csv", VMAP, log_target=True)}
+    np.testing.assert_allclose(_value(cands[7], X), np.exp(PLAIN[7](z0, z1)), rtol=1e-9)
 
 
 def test_template_output_is_parsed_with_its_parameters():
@@ -128,13 +130,13 @@ def test_template_output_is_parsed_with_its_parameters():
     assert t.spec_kwargs() == {"expressions": ["f", "g"], "variable_names": ["z0", "z1"],
                                "combine": "((E[1] + f(z0)) + g(z1))", "parameters": {"E": 1}}
     laws = parse_hall_of_fame(FIX / "hall_of_fame_template.csv", VMAP, template=t, seed=1)
-    by_c = {law.extra["pysr_complexity"]: law for law in laws}
+    by_c = {c.engine_complexity: c for c in laws}
     assert sorted(by_c) == [2, 6, 8]
     np.testing.assert_allclose(_value(by_c[2], X), 2.4012 - 0.1301 * z0, rtol=1e-9)
     np.testing.assert_allclose(_value(by_c[6], X), 1.6620 + 0.87149 * np.exp(-0.61027 * z0) - 0.11392 * z1, rtol=1e-9)
     np.testing.assert_allclose(_value(by_c[8], X), PLAIN[9](z0, z1), rtol=1e-9)
-    assert "E" in by_c[8].params and by_c[8].extra["start"]["E"] == pytest.approx(1.6931)
-    assert by_c[8].provenance == "engine: pysr, seed 1"
+    assert "E" in by_c[8].law.params and by_c[8].start["E"] == pytest.approx(1.6931)
+    assert by_c[8].law.provenance == "engine: pysr, seed 1"
 
 
 def test_grouped_template_gives_per_group_offset_and_scale():
@@ -146,10 +148,10 @@ def test_grouped_template_gives_per_group_offset_and_scale():
     laws = parse_hall_of_fame(FIX / "hall_of_fame_grouped.csv", VMAP, template=t, grouped=True)
     assert len(laws) == 2
     X, z0, z1 = _inputs()
-    law = laws[1]
+    law = laws[1].law
     assert set(law.shared) == set(law.params) - {"a", "b"}  # the form is shared, a and b per group
-    assert law.extra["group_start"] == {"b": [1.71, 2.08, 1.93], "a": [0.41, 0.52, 0.44]}
-    values = dict(law.extra["start"], a=0.52, b=2.08)  # group 2's parameters
+    assert laws[1].group_vectors == {"b": [1.71, 2.08, 1.93], "a": [0.41, 0.52, 0.44]}
+    values = dict(laws[1].start, a=0.52, b=2.08)  # group 2's parameters
     np.testing.assert_allclose(law.evaluate(X, values), 2.08 + 0.52 * np.exp(-0.55 * z0 - 0.2 * z1), rtol=1e-9)
 
 
@@ -157,7 +159,7 @@ def test_hostile_equations_are_rejected_not_run(tmp_path):
     marker = tmp_path / "pwned"
     errors: list[str] = []
     laws = parse_hall_of_fame(FIX / "hall_of_fame_hostile.csv", VMAP, errors=errors)
-    assert len(laws) == 1 and laws[0].extra["pysr_complexity"] == 5  # only the honest row
+    assert len(laws) == 1 and laws[0].engine_complexity == 5  # only the honest row
     assert len(errors) == 13
     assert not marker.exists()
     t = Template.from_text("E + f(z0) + g(z1)", ["z0", "z1"])
@@ -178,7 +180,7 @@ def test_variable_map_may_be_sympy():
     N = sympy.Symbol("N", positive=True)
     laws = parse_hall_of_fame(pd.DataFrame({"Complexity": [5], "Loss": [0.1], "Equation": ["exp(z0 * -0.5) + 1.8"]}),
                               {"z0": (sympy.log(N) - 20) / 2})
-    assert laws[0].variables == ("N",)
+    assert laws[0].law.variables == ("N",)
     assert _value(laws[0], {"N": np.array([math.exp(22.0)])})[0] == pytest.approx(math.exp(-0.5) + 1.8)
 
 
@@ -370,5 +372,5 @@ def test_live_search_returns_laws():
 
     task.deadline = time.monotonic() + 20
     laws = PySREngine(deterministic=True).propose(task)
-    assert laws and all(law.provenance == "engine: pysr, seed 2" for law in laws)
-    assert all(set(law.variables) <= {"N", "D"} for law in laws)
+    assert laws and all(c.law.provenance == "engine: pysr, seed 2" for c in laws)
+    assert all(set(c.law.variables) <= {"N", "D"} for c in laws)

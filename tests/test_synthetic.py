@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discover import Law, synthetic
+from discover import Law
+from discover.bench import synthetic
 from discover.errors import DataError
 
 

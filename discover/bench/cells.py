@@ -30,7 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import canon
+from ..errors import DataError
+from ..formula import symbol_name
+from ..pipeline import fit
 from ..result import write_json_atomic, write_text_atomic
+from ..search import discover
+from ..select import SELECTION_WEIGHTS, paired_excess, selection_residuals
 from .suites import Task
 
 DONE = "done.json"
@@ -113,8 +119,6 @@ def execute(cell: Cell, *, rss_scope: str = "process") -> tuple[dict, dict | Non
 
     This is what a remote (Dask) worker runs; the client writes the files.
     """
-    from ..search import discover
-
     task = cell.task
     row = cell.base_row()
     row.update(host=socket.gethostname(), pid=os.getpid())
@@ -195,9 +199,6 @@ def truth_standing(res, task: Task) -> dict:
     rule that chooses among the laws within noise of the best cannot choose it. All None
     when the task has no known law.
     """
-    from ..pipeline import SELECTION_WEIGHTS, selection_residuals
-    from ..select import paired_excess
-
     out = dict(truth_found=None, truth_found_engine=None, truth_val_rank=None, truth_val_z=None)
     if task.truth is None:
         return out
@@ -226,9 +227,6 @@ def truth_standing(res, task: Task) -> dict:
 
 def recovered(task: Task, law) -> bool | None:
     """Is the recommended law's form the true one? (:func:`discover.canon.equivalent` on every row of the task)."""
-    from .. import canon
-    from ..formula import symbol_name
-
     if law.grouped:
         return False
     X = {symbol_name(c): task.frame[c].to_numpy(dtype=float) for c in task.features}
@@ -240,9 +238,6 @@ def recovered(task: Task, law) -> bool | None:
 
 def published_r2(task: Task) -> float:
     """Best test R² of the catalog laws that apply, with their published constants (no refit); NaN if none."""
-    from ..errors import DataError
-    from ..pipeline import fit
-
     try:
         res = fit(task.frame, target=task.target, features=task.features, group=task.group, split=task.split,
                   published=True, bootstrap=0, name=task.name)

@@ -19,6 +19,7 @@ an interrupted benchmark is resumed by running the same command again.
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -26,10 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..engines import engine_names
 from ..errors import DataError
 from ..result import write_json_atomic
+from ..version import __version__
 from .cells import FAILED, Cell, cell_dir, error_row, execute, finish, read_done, run_cell
 from .suites import Task, load_suite
+from .summary import cells_frame, write_summary
 
 
 @dataclass
@@ -49,8 +53,6 @@ class BenchResult:
         return sum(1 for r in self.rows if r.get("status") != "ok")
 
     def table(self):
-        from .summary import cells_frame
-
         return cells_frame(self.rows)
 
 
@@ -117,8 +119,6 @@ def run_bench(suite, *, out, engines: Sequence[str] = ("grammar",), seeds: Seque
         counter["i"] += 1
         log(f"[{counter['i']}/{len(pending)}] {_describe(row)}")
 
-    from .summary import write_summary
-
     lost = 0
     try:
         if pending:
@@ -140,8 +140,6 @@ def run_bench(suite, *, out, engines: Sequence[str] = ("grammar",), seeds: Seque
 
 
 def _check_engines(engines) -> list[str]:
-    from ..engines import engine_names
-
     if isinstance(engines, str):
         engines = [e.strip() for e in engines.split(",")]
     engines = [e for e in dict.fromkeys(engines) if e]
@@ -176,8 +174,6 @@ def _f(x, fmt=".4f") -> str:
 # ------------------------------------------------------------- local processes
 def _run_local(pending: list[Cell], out: Path, workers: int, on_row) -> int:
     """Cells in worker processes, one fresh process per cell. Returns the number of cells lost to a crash."""
-    import multiprocessing as mp
-
     ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context("spawn")
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["discover.bench.cells", "discover.search"])
@@ -247,7 +243,5 @@ def _run_dask(pending: list[Cell], out: Path, address: str, on_row) -> int:
 
 
 def _probe() -> str:
-    import discover
-
-    return discover.__version__
+    return __version__
 

@@ -30,8 +30,11 @@ from typing import Sequence
 
 import pandas as pd
 
+from ..data import group_parts, read_table
 from ..errors import DataError
 from ..law import Law
+from ..targets import one_table
+from . import synthetic
 
 SYNTHETIC = "synthetic"
 
@@ -129,8 +132,6 @@ def suite_label(suite) -> str:
 
 # -------------------------------------------------------------------- synthetic
 def synthetic_tasks(*, noise: Sequence[float] = (0.01,), seed: int = 0) -> list[Task]:
-    from .. import synthetic
-
     levels = _noise_levels(noise)
     out = []
     for level in levels:
@@ -229,9 +230,6 @@ def tasks_from_doc(doc: dict, path: Path) -> list[Task]:
 def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: str | None = None) -> Task:
     """A task from a task-file dictionary; ``table`` is relative to the file's directory.
     ``others`` are the file's other targets, left out of this task's table."""
-    from ..data import group_parts, read_table
-    from ..targets import one_table
-
     where = f"task file {path.name}"
     table = doc.get("table")
     if not isinstance(table, str) or not table.strip():

@@ -3,7 +3,7 @@
 Each family of laws lives in its own small module (``chinchilla``, ``kaplan``,
 ``data_constrained`` ...). Every law is a plain :class:`discover.law.Law` over
 *role* variables (``N`` parameters, ``D`` tokens, ``U`` unique tokens, ...; see
-:mod:`discover.catalog.roles`), with a citation, bounds and starting values for
+:mod:`discover.roles`), with a citation, bounds and starting values for
 its constants, and the paper's constants where the paper gives them.
 
 Public API:
@@ -14,6 +14,10 @@ Public API:
 * :func:`applicable` -- every law that binds to a list of feature columns,
   already bound;
 * :data:`ROLES` -- role name -> (description, column aliases).
+
+What the catalog knows about a law beyond the law itself (its family, what
+it predicts, how a variadic law is rebuilt) is its :class:`CatalogEntry`
+(:func:`entry`).
 
 Binding (``bind``) gives every role variable of a law a *distinct* feature
 column: first from the explicit ``mapping`` (``{"N": "n_params"}``), then by
@@ -50,8 +54,8 @@ from . import (
     precision,
     vocab,
 )
-from ._common import BUILDERS
-from .roles import ROLES, VARIADIC, describe, match_role, match_role_detail, roles_of
+from ..roles import ROLES, VARIADIC, describe, match_role, match_role_detail, roles_of
+from .entry import BUILDERS, CatalogEntry
 
 # Family modules in the order laws are listed by ``applicable``.
 FAMILIES = (
@@ -91,18 +95,18 @@ ALIASES = {
     "steplaw_bs": "steplaw2025_bs",
 }
 
-# Output kinds of laws (``Law.extra["predicts"]``) and the role a target column has.
-_HYPER_TARGETS = ("lr", "B")
+# Output kinds of laws (``CatalogEntry.predicts``) and the role a target column has.
+HYPER_TARGETS = ("lr", "B")
 
 
 @lru_cache(maxsize=1)
-def _registry() -> dict[str, Law]:
-    out: dict[str, Law] = {}
+def _registry() -> dict[str, CatalogEntry]:
+    out: dict[str, CatalogEntry] = {}
     for module in FAMILIES:
-        for law in module.laws():
-            if law.name in out:
-                raise RuntimeError(f"catalog law {law.name!r} is defined twice")
-            out[law.name] = law
+        for e in module.laws():
+            if e.name in out:
+                raise RuntimeError(f"catalog law {e.name!r} is defined twice")
+            out[e.name] = e
     return out
 
 
@@ -118,7 +122,7 @@ def families() -> list[str]:
 
 def all_laws() -> list[Law]:
     """Every catalog law, unbound, in catalog order (family by family)."""
-    return list(_registry().values())
+    return [e.law for e in _registry().values()]
 
 
 def get(name: str) -> Law:
@@ -127,6 +131,11 @@ def get(name: str) -> Law:
     Raises :class:`~discover.errors.DataError` naming the unknown law and
     listing the closest names.
     """
+    return entry(name).law
+
+
+def entry(name: str) -> CatalogEntry:
+    """The catalog entry of a law by name (or alias); see :func:`get`."""
     registry = _registry()
     key = str(name).strip()
     if key in registry:
@@ -144,11 +153,16 @@ def get(name: str) -> Law:
 
 def build(name: str, k: int) -> Law:
     """A variadic catalog law built for ``k`` columns of its repeating role."""
-    law = get(name)
-    builder = law.extra.get("builder")
-    if builder is None:
-        raise DataError(f"catalog law {law.name!r} is not variadic; it always has variables {list(law.variables)}")
-    return BUILDERS[builder](k)
+    e = entry(name)
+    if e.builder is None:
+        raise DataError(f"catalog law {e.name!r} is not variadic; it always has variables {list(e.law.variables)}")
+    return BUILDERS[e.builder](k).law
+
+
+def _entry_of(law: Law) -> CatalogEntry | None:
+    """The catalog entry a law comes from: its name and formula are the entry's."""
+    e = _registry().get(law.name)
+    return e if e is not None and e.law.expr == law.expr and e.law.variables == law.variables else None
 
 
 # ------------------------------------------------------------------ binding
@@ -192,9 +206,10 @@ def _candidates(role: str, features: Sequence[str], used: set[str]) -> list[str]
     return [f for _, _, f in sorted(found)]
 
 
-def _bind_variadic(law: Law, features: list[str], mapping: dict) -> Law:
-    role = law.extra["variadic"]
-    builder = BUILDERS[law.extra["builder"]]
+def _bind_variadic(e: CatalogEntry, features: list[str], mapping: dict) -> Law:
+    law = e.law
+    role = e.variadic
+    builder = BUILDERS[e.builder]
     explicit = mapping.get(role)
     if explicit is not None:
         cols = [explicit] if isinstance(explicit, str) else list(explicit)
@@ -215,7 +230,7 @@ def _bind_variadic(law: Law, features: list[str], mapping: dict) -> Law:
         return _bind_fixed(law, features, mapping)
     if len(set(cols)) != len(cols):
         raise DataError(f"a feature column is used twice for role {role!r}: {cols}")
-    built = builder(len(cols))
+    built = builder(len(cols)).law
     return built.bind(dict(zip(built.variables, cols)))
 
 
@@ -279,8 +294,9 @@ def bind(law: Law | str, features: Sequence[str], mapping: Mapping[str, str] | N
     feats = _check_features(features)
     _check_mapping(mapping, feats)
     mapping = dict(mapping or {})
-    if law.extra.get("builder"):
-        return _bind_variadic(law, feats, mapping)
+    e = _entry_of(law)
+    if e is not None and e.builder:
+        return _bind_variadic(e, feats, mapping)
     return _bind_fixed(law, feats, mapping)
 
 
@@ -306,12 +322,13 @@ def applicable(
     want = None
     if target is not None:
         role = match_role(str(target))
-        want = role if role in _HYPER_TARGETS else "loss"
+        want = role if role in HYPER_TARGETS else "loss"
     out = []
-    for law in all_laws():
-        if want is not None and law.extra.get("predicts", "loss") != want:
+    for e in _registry().values():
+        law = e.law
+        if want is not None and e.predicts != want:
             continue
-        if not law.extra.get("builder") and len(law.variables) > len(feats):
+        if not e.builder and len(law.variables) > len(feats):
             continue
         try:
             bound = bind(law, feats, mapping)
@@ -327,7 +344,9 @@ __all__ = [
     "ROLES",
     "ALIASES",
     "FAMILIES",
+    "CatalogEntry",
     "names",
+    "entry",
     "families",
     "all_laws",
     "get",

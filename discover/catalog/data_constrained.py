@@ -17,7 +17,7 @@ scores test R^2 = 0.9106 on that task's split.
 
 from __future__ import annotations
 
-from ._common import catalog_law, exponent, linear, scale
+from .entry import catalog_law, exponent, linear, scale
 
 FORMULA = (
     "E"

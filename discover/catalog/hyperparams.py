@@ -6,7 +6,7 @@ size), not a loss: fit them to a table of per-setting optima.
 
 from __future__ import annotations
 
-from ._common import catalog_law, exponent, linear
+from .entry import catalog_law, exponent, linear
 
 DEEPSEEK = "DeepSeek-AI (Bi et al.) 2024"
 DEEPSEEK_CITATION = (

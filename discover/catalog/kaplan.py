@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import SMALL_EXPONENT, catalog_law, exponent, scale
+from .entry import SMALL_EXPONENT, catalog_law, exponent, scale
 
 AUTHORS = "Kaplan et al. 2020"
 CITATION = "Kaplan et al. (2020). Scaling Laws for Neural Language Models. arXiv:2001.08361"

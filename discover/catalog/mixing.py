@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..errors import DataError
 from ..law import Law
-from ._common import BUILDERS, catalog_law, exponent, linear
+from .entry import BUILDERS, CatalogEntry, catalog_law, exponent, linear
 
 DEFAULT_K = 2
 MAX_K = 64
@@ -22,8 +22,8 @@ def proportion_variables(k: int) -> list[str]:
     return [f"r{j}" for j in range(1, k + 1)]
 
 
-def ye2024(k: int = DEFAULT_K) -> Law:
-    """The data mixing law over k proportion variables ``r1 .. rk``."""
+def ye2024_entry(k: int = DEFAULT_K) -> CatalogEntry:
+    """The catalog entry of the data mixing law over k proportion variables ``r1 .. rk``."""
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise DataError(f"the ye2024 mixing law needs between 1 and {MAX_K} proportion columns, got {k!r}")
     rs = proportion_variables(k)
@@ -55,8 +55,13 @@ def ye2024(k: int = DEFAULT_K) -> Law:
     )
 
 
-BUILDERS["ye2024"] = ye2024
+def ye2024(k: int = DEFAULT_K) -> Law:
+    """The data mixing law over k proportion variables ``r1 .. rk``."""
+    return ye2024_entry(k).law
+
+
+BUILDERS["ye2024"] = ye2024_entry
 
 
 def laws():
-    return [ye2024(DEFAULT_K)]
+    return [ye2024_entry(DEFAULT_K)]

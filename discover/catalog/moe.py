@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..law import Param
-from ._common import catalog_law, exponent, linear, scale
+from .entry import catalog_law, exponent, linear, scale
 
 CLARK = "Clark et al. 2022"
 CLARK_CITATION = "Clark et al. (2022). Unified Scaling Laws for Routed Language Models. arXiv:2202.01169"

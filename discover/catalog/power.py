@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import catalog_law, exponent, linear
+from .entry import catalog_law, exponent, linear
 
 AUTHORS = "Hestness et al. 2017"
 CITATION = "Hestness et al. (2017). Deep Learning Scaling is Predictable, Empirically. arXiv:1712.00409"

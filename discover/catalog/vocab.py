@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import catalog_law, exponent, linear
+from .entry import catalog_law, exponent, linear
 
 _FREE = float("-inf")
 

@@ -15,6 +15,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from ..errors import DataError
+from ..candidate import Candidate
 from ..law import Law
 
 
@@ -63,8 +64,8 @@ class Engine(Protocol):
 
     def version(self) -> str: ...
 
-    def propose(self, task: EngineTask) -> list[Law]:
-        """Candidate laws in the task's feature identifiers (constants may carry starting values)."""
+    def propose(self, task: EngineTask) -> list[Candidate]:
+        """Candidate laws in the task's feature identifiers, with the engine's constants as starts."""
 
 
 _ENGINES = {

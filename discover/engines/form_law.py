@@ -15,6 +15,7 @@ import math
 import numpy as np
 import sympy
 
+from ..candidate import Candidate
 from ..law import Law, Param
 from .base import EngineTask
 from .forms import Fitted, Form, FormEval
@@ -22,8 +23,9 @@ from .forms import Fitted, Form, FormEval
 THETA_PREFIXES = ("a", "b", "g", "h", "p", "q", "s", "u")  # names of term constants: a1, b1, ...
 
 
-def to_law(fit: Fitted, task: EngineTask) -> Law | None:
-    """Write a fitted form as a Law in the original variables, with starting constants."""
+def to_law(fit: Fitted, task: EngineTask) -> Candidate | None:
+    """Write a fitted form as a Law in the original variables; the candidate carries the
+    engine's solution as starting constants (and every group's, when grouped)."""
     form = fit.form
     eta = fit.theta[0] if len(fit.theta) == 1 else np.median(np.array(fit.theta), axis=0)
     fe = FormEval(form, task.log_space, 1.0)
@@ -45,41 +47,9 @@ def to_law(fit: Fitted, task: EngineTask) -> Law | None:
             params[n] = Param(n, lo, hi, init=init, log_scale=log_scale)
             starts[n] = v
         pieces.append(expr)
-    E, A = sympy.Symbol("E", real=True), sympy.Symbol("A", real=True)
     cs = [sympy.Symbol(f"c{k}", real=True) for k in range(1, len(pieces) + 1)]
-    if form.link == "id":
-        expr = sum(c * p for c, p in zip(cs, pieces))
-        if form.intercept:
-            expr = E + expr
-    elif form.link == "pow":
-        gsym = sympy.Symbol("gamma", real=True)
-        expr = sympy.Add(*[c * p for c, p in zip(cs, pieces)]) ** gsym
-        starts["gamma"] = float(eta[0])
-        params["gamma"] = Param("gamma", 0.0, 10.0, init=(float(eta[0]),))
-        coef = next(iter(fit.coefs.values()))
-        for k, c in enumerate(cs):
-            starts[str(c)] = float(coef[k])
-            params[str(c)] = Param(str(c), init=(float(coef[k]),))
-    else:
-        inner_c = eta[: len(pieces)] if form.link == "fexp" else None
-        factors, rest = [], []
-        for k, (t, p, c) in enumerate(zip(form.terms, pieces, cs)):
-            if t.kind == "log":  # exp(c log x) = x**c
-                factors.append(t.vars[0].sympy() ** c)
-            else:
-                rest.append(c * p)
-        expr = A * sympy.Mul(*factors) * sympy.exp(sympy.Add(*rest)) if rest else A * sympy.Mul(*factors)
-        if form.link == "fexp":
-            expr = E + expr
-            for k, c in enumerate(cs):
-                starts[str(c)] = float(inner_c[k])
-                params[str(c)] = Param(str(c), -20.0, 20.0, init=(float(inner_c[k]),))
-        else:
-            coef = next(iter(fit.coefs.values()))
-            for k, c in enumerate(cs):
-                v = float(coef[k + 1]) if form.intercept else float(coef[k])
-                starts[str(c)] = v
-                params[str(c)] = Param(str(c), -20.0, 20.0, init=(v,))
+    coef = next(iter(fit.coefs.values()))
+    expr = form.spec.law_expr(pieces, cs, form.terms, eta, coef, form.intercept, starts, params)
     expr = expr.xreplace({s: sympy.Symbol(str(s), real=True) for s in expr.free_symbols})
     free = {str(s) for s in expr.free_symbols}
     feats = [f for f in task.features if f in free]
@@ -91,8 +61,7 @@ def to_law(fit: Fitted, task: EngineTask) -> Law | None:
                   description=f"grammar form {form.key} ({fit.mode} exponents)")
     except Exception:  # noqa: BLE001 - a malformed candidate is dropped, never fatal
         return None
-    extra = {"start": starts, "val_err": fit.val_err, "train_err": fit.train_err, "form": form.key,
-             "mode": fit.mode}
+    group_starts = group_starts_backtest = None
     shared: tuple = ()
     if task.grouped:
         # The engine fits grouped forms with the term constants (exponents, offsets, centres)
@@ -102,17 +71,19 @@ def to_law(fit: Fitted, task: EngineTask) -> Law | None:
         # per-group solution on the same training rows.
         names = set(law.params)
         coef_names = {str(c) for c in cs}  # the law's names for the engine's linear coefficients
-        local = {"fexp": {"E", "A"}, "pow": coef_names}.get(form.link, {"E", "A"} | coef_names)
+        local = form.spec.local(coef_names)
         shared = tuple(sorted(names - local))
         per_group = _group_starts(form, fit.coefs, fe, eta, pieces, starts, task)
         if per_group is not None:
-            extra["start_groups"] = _only(per_group, names)
-        if "backtest_fit" in fit.extra:  # the same from the engine's own fit on the backtest rows
-            eta_b, coefs_b = fit.extra["backtest_fit"]
+            group_starts = _only(per_group, names)
+        if fit.backtest is not None:  # the same from the engine's own fit on the backtest rows
+            eta_b, coefs_b = fit.backtest
             bt = _group_starts(form, coefs_b, fe, eta_b, pieces, _eta_starts(form, fe, eta_b, starts), task)
             if bt is not None:
-                extra["start_groups_backtest"] = _only(bt, names)
-    return dataclasses.replace(law, name=law.formula, shared=shared, extra=extra)
+                group_starts_backtest = _only(bt, names)
+    return Candidate(dataclasses.replace(law, name=law.formula, shared=shared), start=starts,
+                     group_starts=group_starts, group_starts_backtest=group_starts_backtest, form=form.key,
+                     engine_score=fit.val_err, train_score=fit.train_err)
 
 
 def _only(per_group: dict, names) -> dict:
@@ -127,10 +98,7 @@ def _eta_starts(form: Form, fe: FormEval, eta, like: dict) -> dict:
         names = [f"{s}{k}" for s in THETA_PREFIXES[: t.n_theta]]
         _, st, _ = t.sympy(eta[a:b], names)
         out.update({n: float(st[n]) for n in names})
-    if form.link == "fexp":
-        out.update({f"c{k}": float(eta[k - 1]) for k in range(1, len(form.terms) + 1)})
-    if form.link == "pow":
-        out["gamma"] = float(eta[0])
+    out.update(form.spec.lead_constants(eta, len(form.terms)))
     return out
 
 
@@ -141,9 +109,9 @@ def _group_starts(form: Form, coefs: dict, fe: FormEval, eta, pieces, starts, ta
     ``alpha * p + beta`` of the law's term ``p`` in the original variables (a
     power picks up a factor, a log an offset). alpha and beta are measured on
     the training rows; the coefficients are mapped through them. None when a
-    column is not affine in its term, or for the power link (no free offset).
+    column is not affine in its term, or for a link without a free offset (power).
     """
-    if form.link == "pow":
+    if not form.spec.maps_groups:
         return None
     sub = {sympy.Symbol(n, real=True): v for n, v in starts.items()}
     alpha, beta = [], []
@@ -171,21 +139,6 @@ def _group_starts(form: Form, coefs: dict, fe: FormEval, eta, pieces, starts, ta
     alpha, beta = np.array(alpha), np.array(beta)
     out = {}
     for g, coef in coefs.items():
-        coef = np.asarray(coef, float)
-        d = {}
-        if form.link == "fexp":  # E + A exp(sum c_k col_k); the c_k are shared (eta)
-            inner = np.asarray(eta[: len(form.terms)], float)
-            d["E"] = float(coef[0])
-            d["A"] = float(coef[1] * math.exp(min(float(inner @ beta), 700.0)))
-            d.update({f"c{k + 1}": float(inner[k] * alpha[k]) for k in range(len(form.terms))})
-        else:
-            icpt = 1 if form.intercept else 0
-            c = coef[icpt:]
-            b0 = (float(coef[0]) if icpt else 0.0) + float(c @ beta)
-            d.update({f"c{k + 1}": float(c[k] * alpha[k]) for k in range(len(form.terms))})
-            if form.link == "id":
-                d["E"] = b0
-            else:  # log link: A = exp(intercept)
-                d["A"] = math.exp(min(b0, 700.0))
+        d = form.spec.group_constants(np.asarray(coef, float), eta, alpha, beta, form.intercept, len(form.terms))
         out[str(g)] = {**starts, **d}
     return out

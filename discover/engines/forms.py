@@ -1,12 +1,8 @@
 """Law-shaped forms and their numerics: what the grammar engine searches over.
 
 A *form* is ``link(intercept + Σ c_k φ_k(θ_k))`` with terms from
-:mod:`discover.engines.terms` and one of four links:
-
-- ``id``:   y = E + Σ c_k φ_k                  (additive laws: Chinchilla, Tao, Lin ...)
-- ``log``:  y = A · Π x^c · exp(Σ c_k φ_k)      (pure power laws, Clark's MoE law, LR bowls)
-- ``fexp``: y = E + A · exp(Σ c_k φ_k)          (a floor plus an exp-linear or power part: Ye's mixing law)
-- ``pow``:  y = (Σ c_k φ_k)^γ                   (Kaplan's joint law ((N_c/N)^(a/b) + D_c/D)^b)
+:mod:`discover.engines.terms` and one of the links of :mod:`discover.engines.links`
+(additive, log, floor + exponential, power).
 
 For fixed nonlinear constants η the linear coefficients solve a weighted least
 squares problem exactly (variable projection); with groups, each group's
@@ -21,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .links import LINK_NAMES, LINKS, Link
 from .terms import Term
 
-LINKS = ("id", "log", "fexp", "pow")
+__all__ = ["Form", "Fitted", "Stack", "FormEval", "form_error", "LINK_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +31,10 @@ class Form:
     link: str
     intercept: bool
     terms: tuple[Term, ...]
+
+    @property
+    def spec(self) -> Link:
+        return LINKS[self.link]
 
     @property
     def terms_key(self) -> str:
@@ -52,7 +53,7 @@ class Form:
     @property
     def n_lead(self) -> int:
         """Nonlinear constants before the terms' own: inner coefficients (fexp) or γ (pow)."""
-        return len(self.terms) if self.link == "fexp" else (1 if self.link == "pow" else 0)
+        return self.spec.n_lead(len(self.terms))
 
     @property
     def n_theta(self) -> int:
@@ -60,11 +61,7 @@ class Form:
 
     @property
     def n_linear(self) -> int:
-        if self.link == "fexp":
-            return 2
-        if self.link == "pow":
-            return len(self.terms)
-        return int(self.intercept) + len(self.terms)
+        return self.spec.n_linear(self.intercept, len(self.terms))
 
     @property
     def n_constants(self) -> int:
@@ -72,14 +69,10 @@ class Form:
 
     @property
     def complexity(self) -> int:
-        return 2 * self.n_constants + sum(t.complexity for t in self.terms) + (3 if self.link != "id" else 0)
+        return 2 * self.n_constants + sum(t.complexity for t in self.terms) + self.spec.complexity
 
     def valid(self) -> bool:
-        if not self.terms:
-            return False
-        if any(t.needs_intercept for t in self.terms) and not self.intercept and self.link == "id":
-            return False
-        if self.link == "pow" and (self.intercept or any(t.needs_intercept for t in self.terms)):
+        if not self.terms or not self.spec.valid(self.intercept, self.terms):
             return False
         return len({t.key for t in self.terms}) == len(self.terms)
 
@@ -94,7 +87,8 @@ class Fitted:
     train_err: float
     val_err: float
     mode: str  # "shared" or "pergroup"
-    extra: dict = field(default_factory=dict)
+    backtest: tuple | None = None  # (η, {group: coefficients}) fitted below the backtest band
+    fold_errors: list = field(default_factory=list)  # the error on each fold (validation, backtest)
 
     @property
     def score(self) -> float:
@@ -166,13 +160,7 @@ class FormEval:
         for t in form.terms:
             self.splits.append((i, i + t.n_theta))
             i += t.n_theta
-        lo, hi = [], []
-        if form.link == "fexp":
-            lo += [-20.0] * len(form.terms)
-            hi += [20.0] * len(form.terms)
-        if form.link == "pow":
-            lo.append(0.01)
-            hi.append(5.0)
+        lo, hi = form.spec.lead_bounds(len(form.terms))
         for t in form.terms:
             for b in t.bounds():
                 lo.append(b[0])
@@ -186,22 +174,7 @@ class FormEval:
 
     def design(self, st: Stack, eta):
         """(F: rows × columns, target, row weights): the linear problems for fixed η."""
-        cols = self.columns(st, eta)
-        f = self.form
-        scale = 1.0 if st.log_space else self.yscale
-        if f.link == "fexp":
-            inner = sum(c * col for c, col in zip(eta[: len(cols)], cols))
-            return np.stack([np.ones_like(st.y), np.exp(np.clip(inner, -700, 700))], axis=-1), st.y, st.w / scale
-        if f.link == "pow":  # y = (F c)^γ  <=>  y^(1/γ) = F c; weights make residuals relative in y
-            g = eta[0]
-            t = st.y ** (1.0 / g)
-            return np.stack(cols, axis=-1), t, st.mask / (g * t)
-        if f.intercept:
-            cols = [np.ones_like(st.y)] + cols
-        F = np.stack(cols, axis=-1)
-        if f.link == "log":
-            return F, st.logy, st.mask
-        return F, st.y, st.w / scale
+        return self.form.spec.design(st, eta, self.columns(st, eta), self.form.intercept, self.yscale)
 
     def solve(self, st: Stack, eta, design=None):
         """Per-group linear coefficients (groups × columns) and the linear predictor."""
@@ -243,10 +216,7 @@ class FormEval:
 
     def predict(self, st: Stack, eta, coef) -> np.ndarray:
         F, _, _ = self.design(st, eta)
-        lin = self.linear(st, F, coef)
-        if self.form.link == "pow":
-            return np.maximum(lin, 1e-300) ** eta[0]
-        return np.exp(np.clip(lin, -700, 700)) if self.form.link == "log" else lin
+        return self.form.spec.predict(self.linear(st, F, coef), eta)
 
     def residual(self, st: Stack, eta) -> np.ndarray:
         design = self.design(st, eta)

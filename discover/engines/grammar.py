@@ -16,6 +16,10 @@ choice of forms handed to the pipeline.
 With groups, one form is fitted with exponents shared across groups and
 linear coefficients per group (fast, robust on few rows per group); the best
 forms are also tried with every constant per group.
+
+One module, though long: the search's steps (single terms, the screened beam,
+the reductions, the choice of forms handed over) share the engine's state and
+its budget.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..errors import DataError
-from ..law import Law
+from ..candidate import Candidate
+from ..version import __version__
 from .base import EngineTask
 from .form_law import to_law
-from .forms import LINKS, Fitted, Form, FormEval, Stack, form_error
+from .forms import Fitted, Form, FormEval, Stack, form_error
+from .links import LINK_NAMES, LINKS
 from .terms import TERM_KINDS, Term, make_vars, term_library
 
 # validation band, backtest band: the engine ranks forms on both (two folds are steadier for
@@ -46,7 +52,7 @@ class GrammarEngine:
 
     name = "grammar"
 
-    def __init__(self, beam: int = 10, max_terms: int = 5, kinds=TERM_KINDS, links=LINKS, ratios: bool = True,
+    def __init__(self, beam: int = 10, max_terms: int = 5, kinds=TERM_KINDS, links=LINK_NAMES, ratios: bool = True,
                  n_return: int = 25, max_forms: int | None = None):
         """``max_forms`` bounds the search by forms fitted as well as by time: a search that
         ends on its form count tries the same forms on any machine under any load, so the
@@ -65,8 +71,6 @@ class GrammarEngine:
         return True, ""
 
     def version(self) -> str:
-        from .. import __version__
-
         return __version__
 
     # ------------------------------------------------------------------ setup
@@ -159,20 +163,20 @@ class GrammarEngine:
         f = Fitted(form, [eta], coefs, train_err, float(np.average(errs, weights=FOLD_WEIGHTS[: len(errs)])),
                    "shared" if self.task.grouped else "single")
         if backtest is not None:
-            f.extra["backtest_fit"] = backtest
-        f.extra["fold_errors"] = errs
+            f.backtest = backtest
+        f.fold_errors = errs
         return f
 
     def _starts(self, form: Form, parent: Fitted | None) -> list[np.ndarray]:
         """Start grid: parent's fitted η for inherited terms, each new term's grid."""
-        inherited = {}
+        inherited, gamma = {}, None
         if parent is not None:
             eta = parent.theta[0]
+            link = parent.form.spec
             pf = FormEval(parent.form, self.log_space, self.yscale)
             for j, (t, (a, b)) in enumerate(zip(parent.form.terms, pf.splits)):
-                inherited[t.key] = (eta[j] if parent.form.link == "fexp" else None, eta[a:b])
-            if parent.form.link == "pow":
-                inherited["__gamma__"] = eta[0]
+                inherited[t.key] = (link.inner_of(eta, j), eta[a:b])
+            gamma = link.gamma_of(eta)
         grids = []
         for t in form.terms:
             if t.key in inherited:
@@ -185,18 +189,10 @@ class GrammarEngine:
             if len(combos) > 12:
                 combos = combos[:12]
         out = []
+        inner = [inherited.get(t.key, (None,))[0] for t in form.terms]
         for c in combos:
             theta = np.concatenate(c) if c else np.zeros(0)
-            if form.link == "fexp":
-                inner = [inherited.get(t.key, (None,))[0] for t in form.terms]
-                for sign in (1.0, -1.0):
-                    cc = np.array([v if v is not None else sign for v in inner], float)
-                    out.append(np.concatenate([cc, theta]))
-            elif form.link == "pow":
-                lead = [inherited["__gamma__"]] if "__gamma__" in inherited else [0.1, 0.5, 1.0]
-                out += [np.concatenate([[g], theta]) for g in lead]
-            else:
-                out.append(theta)
+            out += form.spec.starts(theta, inner, gamma)
         return out
 
     def evaluate(self, form: Form, parent: Fitted | None = None) -> Fitted | None:
@@ -206,7 +202,7 @@ class GrammarEngine:
         if not form.valid() or form.n_constants > self.max_constants or form.n_linear > max(1, self.min_rows - 2):
             self.evaluated[key] = None
             return None
-        if form.link in {"log", "fexp", "pow"} and not self.log_space:
+        if form.spec.needs_log_space and not self.log_space:
             self.evaluated[key] = None
             return None
         self.n_tried += 1
@@ -219,7 +215,7 @@ class GrammarEngine:
         return fit
 
     # ------------------------------------------------------------------ search
-    def propose(self, task: EngineTask) -> list[Law]:
+    def propose(self, task: EngineTask) -> list[Candidate]:
         self._prepare(task)
         rng = np.random.default_rng(task.seed)
         frontier: list[Fitted] = []
@@ -228,7 +224,7 @@ class GrammarEngine:
             for t in self.library:
                 if t.twin:
                     continue  # alone, a twin is its original
-                for icpt in ((True, False) if link == "id" else (True,)):
+                for icpt in LINKS[link].intercepts:
                     if self._left() <= 0:
                         break
                     f = self.evaluate(Form(link, icpt, (t,)))
@@ -323,7 +319,7 @@ class GrammarEngine:
                 if not (np.all(np.isfinite(A)) and np.all(np.isfinite(r))):
                     return None
                 # a new term enters linearly (id, log, pow links) or inside the exponent (fexp)
-                tilt = F[:, 1] * coef[st.gidx, 1] if parent.form.link == "fexp" else 1.0
+                tilt = parent.form.spec.tilt(F, coef, st.gidx)
                 Q = np.linalg.qr(st.padded(A))[0]  # per group: orthonormal basis of the parent's columns
                 r = st.padded(r)
                 tiny = 1e-12 * (1 + np.einsum("gn,gn->g", r, r))  # a column this small adds nothing
@@ -380,7 +376,7 @@ class GrammarEngine:
                 break
         return out
 
-    def _laws(self, task: EngineTask) -> list[Law]:
+    def _laws(self, task: EngineTask) -> list[Candidate]:
         fits = [f for f in self.evaluated.values() if f is not None and math.isfinite(f.val_err)]
         # per-group refits cost one fit per group: hand fewer forms to the pipeline when grouped
         chosen = self._top(fits, self.n_return if not task.grouped else 3, no_extensions=True)
@@ -410,30 +406,31 @@ class GrammarEngine:
                 if f.val_err <= NEAR_BEST * best and (b not in bands or f.val_err < bands[b].val_err):
                     bands[b] = f
             chosen += [f for _, f in sorted(bands.items()) if f not in chosen]
-        laws = []
+        out = []
         for f in chosen:
-            law = to_law(f, task)
-            if law is None:
+            cand = to_law(f, task)
+            if cand is None:
                 continue
-            if task.grouped and law.shared and "start_groups" not in law.extra:
+            if task.grouped and cand.law.shared and cand.group_starts is None:
                 continue  # no per-group start: refitting it would cost minutes of multi-start per group
-            laws.append(law)
+            out.append(cand)
         if task.grouped:
-            laws += self._per_group_variants(fits, task)
-        return laws
+            out += self._per_group_variants(fits, task)
+        return out
 
-    def _per_group_variants(self, fits: list[Fitted], task: EngineTask, k: int = 2) -> list[Law]:
+    def _per_group_variants(self, fits: list[Fitted], task: EngineTask, k: int = 2) -> list[Candidate]:
         """The best small forms again with every constant per group (as published per-group laws
         are fitted), started from the engine's per-group solution: with a few constants and curves
         long enough, per-group exponents can extrapolate better than shared ones."""
         small = [f for f in fits if f.form.n_constants <= min(5, max(2, self.min_rows - 1))]
         out = []
         for f in self._top(small, k):
-            law = to_law(f, task)
-            if law is None or not law.shared or "start_groups" not in law.extra:
+            cand = to_law(f, task)
+            if cand is None or not cand.law.shared or cand.group_starts is None:
                 continue
-            out.append(dataclasses.replace(law, name=f"{law.formula} [per group]", shared=(),
-                                           description=law.description + "; every constant per group"))
+            law = cand.law
+            out.append(dataclasses.replace(cand, law=dataclasses.replace(
+                law, name=f"{law.formula} [per group]", shared=(), description=law.description + "; every constant per group")))
         return out
 
 
@@ -448,17 +445,7 @@ def _extends(form: Form, base: Form) -> bool:
 def _simpler_terms(t: Term, by_key: dict) -> list[Term]:
     """Library terms of fewer variables that ``t`` reduces to when one of its exponents
     (or centre slopes) is zero, or when its break, shift or modifier does not matter."""
-    names = [v.name for v in t.vars]
-    keys: list[str] = []
-    if t.kind in {"pow2", "prod"}:
-        keys = [f"pow({n})" for n in names]
-    elif t.kind in {"powmod", "effexp", "efflog", "repeat", "sat", "shift", "bpl"}:
-        keys = [f"pow({names[0]})"]
-    elif t.kind == "expmix":
-        keys = [f"exp({n})" for n in names]
-    elif t.kind == "bowl" and len(names) > 1:
-        keys = [f"bowl({','.join(n for j, n in enumerate(names) if j != i)})" for i in range(1, len(names))]
-    return [by_key[k] for k in keys if k in by_key]
+    return [by_key[k] for k in t.simpler() if k in by_key]
 
 
 def _reductions(form: Form, by_key: dict) -> list[Form]:
@@ -476,7 +463,7 @@ def _reductions(form: Form, by_key: dict) -> list[Form]:
         for u in _simpler_terms(t, by_key):
             if u.key not in rest_keys:
                 out.append(form.with_terms(rest + [u]))
-        split = [by_key.get(f"pow({v.name})") for v in t.vars] if t.kind == "powmod" else []
+        split = [by_key.get(k) for k in t.split()]
         if split and all(split) and not {u.key for u in split} & rest_keys:
             # x^-a (1 + b y^-g) and A x^-a + B y^-b have as many constants: the additive
             # (Chinchilla) split of a modulated power is the neighbour a beam grown by one term

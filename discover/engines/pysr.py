@@ -31,6 +31,9 @@ recorded hall-of-fame files: each equation is parsed by the safe parser (never
 evaluated), the engine's variables are replaced by the inverse normalisation so
 the law is in the user's variables, and its numbers become free constants with
 PySR's values as starting values, so the pipeline refits them.
+
+One module, though long: the template language, the hall-of-fame reader and
+the engine are one contract with PySR's output format, changed together.
 """
 
 from __future__ import annotations
@@ -54,9 +57,10 @@ import sympy
 
 from ..errors import DataError
 from ..formula import FUNCTIONS, make_symbol, parse_formula
+from ..candidate import Candidate
 from ..law import Law
 from .base import EngineTask
-from .operon import MAX_CONSTANTS, MAX_NONLINEAR, InputTransform, expression_to_law
+from .symbolic import MAX_CONSTANTS, MAX_NONLINEAR, InputTransform, expression_to_law
 
 BINARY_OPERATORS = ["+", "-", "*", "/", "^"]
 UNARY_OPERATORS = ["exp", "log"]
@@ -409,8 +413,8 @@ def read_hall_of_fame(source) -> pd.DataFrame:
 def parse_hall_of_fame(source, variable_map: Mapping[str, sympy.Expr | str], *, template: Template | None = None,
                        log_target: bool = False, seed: int = 0, features: Sequence[str] | None = None,
                        grouped: bool = False, engine: str = "pysr", errors: list | None = None,
-                       max_constants: int = MAX_CONSTANTS, max_nonlinear: int = MAX_NONLINEAR) -> list[Law]:
-    """Laws in the original variables from a PySR hall of fame (CSV path or frame).
+                       max_constants: int = MAX_CONSTANTS, max_nonlinear: int = MAX_NONLINEAR) -> list[Candidate]:
+    """Candidate laws in the original variables from a PySR hall of fame (CSV path or frame).
 
     ``variable_map`` maps the names the search saw (``z0``...) to expressions in
     the original variables (SymPy, or formula text parsed safely), e.g.
@@ -449,18 +453,18 @@ def parse_hall_of_fame(source, variable_map: Mapping[str, sympy.Expr | str], *, 
             continue
         if log_target:
             expr = sympy.exp(expr)
-        law = expression_to_law(
+        cand = expression_to_law(
             expr, features, provenance=f"engine: {engine}, seed {seed}", scalars=scalars,
             description=f"PySR hall of fame, complexity {complexity}" + (", fitted to log target" if log_target else ""),
             grouped=grouped, max_constants=max_constants, max_nonlinear=max_nonlinear, per_group=(template.per_group if template is not None and template.per_group else None),
-            extra={"engine_model": str(eq), "loss": loss, "pysr_complexity": complexity,
-                   **({"group_start": group_values} if group_values else {})},
+            engine_model=str(eq), engine_score=loss, engine_complexity=complexity,
+            group_vectors=group_values or None,
         )
-        if law is None:
+        if cand is None:
             if errors is not None:
                 errors.append(f"{str(eq)[:80]!r}: not a usable law (no variable, or too many constants)")
             continue
-        laws.append(law)
+        laws.append(cand)
     return laws
 
 
@@ -579,7 +583,7 @@ class PySREngine:
         return {"X": X, "y": t, "variable_names": variable_names, "transform": transform, "template": template,
                 "log_target": log_target, "kwargs": kwargs}
 
-    def propose(self, task: EngineTask) -> list[Law]:
+    def propose(self, task: EngineTask) -> list[Candidate]:
         ok, why = julia_status()
         if not ok:
             raise RuntimeError(why)

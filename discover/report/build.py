@@ -5,6 +5,9 @@ DataFrame) the split is replayed from the recorded rule, seed and validation
 fraction so that each run is coloured train / val / test as in the fit; when it
 is not, the report draws what needs no data (Pareto front, forecast along the
 compute-optimal frontier) and says what is missing.
+
+One module, though long: both writers read one :class:`Report`, and every
+figure is built from the same replayed table and split.
 """
 
 from __future__ import annotations
@@ -12,13 +15,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import datasets
 from ..errors import DataError
+from ..optimal import compute_optimal, setup
+from ..options import TableSpec
+from ..pipeline import prepare
 from ..result import Result, Scored
+from ..roles import match_role
+from ..select import selection_error
 from ..ui import fmt
 from . import figures as F
 
@@ -56,11 +64,9 @@ def _bundled_candidate(result: Result):
     if path and Path(str(path)).is_file():
         return str(path), f"the table at {path}"
     try:
-        from .. import datasets
-
         if name in datasets.names():
             return datasets.load(name), f"bundled dataset {name!r}"
-    except (DataError, ImportError):
+    except DataError:
         pass
     return None, ""
 
@@ -80,14 +86,12 @@ def attach_data(rep: Report, data) -> None:
         source = "the table passed in"
     else:
         source = str(data)
-    from ..pipeline import prepare
-
     ds_info, opts = res.dataset, res.options
     try:
-        ds, sp = prepare(data, target=res.target, features=res.features, group=res.group,
-                         weight=ds_info.get("weight"), split=res.split.get("rule"),
-                         derive=ds_info.get("derived") or None, seed=int(opts.get("seed", 0) or 0),
-                         val_frac=float(opts.get("val_frac", 0.15) or 0.15))
+        table = TableSpec(target=res.target, features=res.features, group=res.group, weight=ds_info.get("weight"),
+                          split=res.split.get("rule"), derive=ds_info.get("derived") or {},
+                          val_frac=float(opts.get("val_frac", 0.15) or 0.15))
+        ds, sp = prepare(data, table, seed=int(opts.get("seed", 0) or 0))
     except DataError as err:
         rep.notes.append(f"could not use {source} for the figures: {err}")
         return
@@ -119,11 +123,9 @@ def top_laws(res: Result, n: int) -> list[Scored]:
 
 
 def _role_columns(features) -> tuple[str | None, str | None]:
-    from ..catalog import roles
-
     n = d = None
     for f in features:
-        r = roles.match_role(f)
+        r = match_role(f)
         if r == "N" and n is None:
             n = f
         elif r == "D" and d is None:
@@ -199,8 +201,6 @@ def _curve(res: Result, s: Scored, frame: pd.DataFrame, x: np.ndarray, name: str
 
 
 def selection_errors(res: Result) -> tuple[list[float | None], str]:
-    from ..pipeline import selection_error
-
     has_val = any((s.metrics.get("val") or {}).get("n") for s in res.laws)
     out = []
     for s in res.laws:
@@ -316,7 +316,6 @@ def _x_of(path: pd.DataFrame, res: Result, s_new: np.ndarray, col: str | None) -
 
 def _reference_compute(rep: Report, law: Scored) -> float | None:
     """A compute budget to anchor forecasts when no data is given: the largest test run's, else None."""
-    from ..optimal import setup
 
     for s in [law] + list(rep.result.laws):
         fc = s.forecast or {}
@@ -333,7 +332,6 @@ def _reference_compute(rep: Report, law: Scored) -> float | None:
 
 
 def _frontier_forecast(rep: Report, tops: list[Scored], level: float) -> None:
-    from ..optimal import compute_optimal
 
     res = rep.result
     anchor = _reference_compute(rep, tops[0])
@@ -397,7 +395,6 @@ def _pareto(rep: Report) -> None:
 
 
 def _optimal(rep: Report, best: Scored, sc, level: float) -> None:
-    from ..optimal import compute_optimal, setup
 
     res = rep.result
     if best.law.grouped:
@@ -416,8 +413,7 @@ def _optimal(rep: Report, best: Scored, sc, level: float) -> None:
         budget, why = 10.0 * anchor, "10× the compute of the largest test run"
     opt = compute_optimal(res, budget, law=best.law.name, interval=level)
     rep.optimal = {**opt.to_dict(), "budget_reason": why}
-    fig = F.frontier_figure(opt.frontier, opt.columns["N"], opt.columns["D"], opt.exponents, opt.law, opt.k,
-                            mark=(opt.flops, opt.n, opt.d))
+    fig = F.optimum_figure(opt)
     rep.figures.append(Figure("optimal_frontier", "Compute-optimal frontier",
                               f"Compute-optimal {opt.columns['N']} and {opt.columns['D']} of the recommended law "
                               f"from C/100 to 100·C around C = {budget:.3g} FLOPs ({why}); "

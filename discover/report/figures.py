@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..result import write_bytes_atomic  # noqa: E402
@@ -50,8 +51,6 @@ def _plain_log_ticks(axis):
     """Log axis spanning less than a decade: label ticks as plain numbers (2.5, 3), not 10^x."""
     lo, hi = axis.get_view_interval()
     if lo > 0 and hi / lo < 30:
-        from matplotlib.ticker import FuncFormatter
-
         f = FuncFormatter(lambda v, _: f"{v:g}")
         axis.set_major_formatter(f)
         axis.set_minor_formatter(f)
@@ -206,5 +205,12 @@ def frontier_figure(frontier: dict, n_col: str, d_col: str, exponents: dict, law
     return fig
 
 
+def optimum_figure(opt):
+    """The frontier figure of a :class:`discover.optimal.Optimum`, its budget marked."""
+    return frontier_figure(opt.frontier, opt.columns["N"], opt.columns["D"], opt.exponents,
+                           opt.law + (f" (group {opt.group})" if opt.group else ""), opt.k,
+                           mark=(opt.flops, opt.n, opt.d))
+
+
 __all__ = ["png_bytes", "save_png_atomic", "write_bytes_atomic", "observed_vs_predicted_figure", "scale_figure",
-           "residual_figure", "pareto_figure", "frontier_figure"]
+           "residual_figure", "pareto_figure", "frontier_figure", "optimum_figure"]

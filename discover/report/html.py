@@ -7,6 +7,7 @@ import base64
 import html
 import math
 
+from ..version import __version__
 from .build import Report, constants_rows, fmt, optimal_value, selection_errors
 from .mathrender import formula_html
 
@@ -218,6 +219,4 @@ def render_html(rep: Report) -> str:
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__

@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 from matplotlib import mathtext  # noqa: E402
+from sympy.printing.mathml import mathml as sympy_mathml  # noqa: E402
 
 MAX_LATEX = 2000  # longer formulas are shown as text
 
@@ -42,9 +43,7 @@ def data_uri(png: bytes) -> str:
 def mathml(expr) -> str | None:
     """Presentation MathML of a SymPy expression, wrapped in a ``<math>`` element."""
     try:
-        from sympy.printing.mathml import mathml as _mathml
-
-        body = _mathml(expr, printer="presentation")
+        body = sympy_mathml(expr, printer="presentation")
     except Exception:  # noqa: BLE001
         return None
     return f'<math display="inline" xmlns="http://www.w3.org/1998/Math/MathML">{body}</math>'

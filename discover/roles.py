@@ -1,4 +1,8 @@
-"""Roles: what a variable of a catalog law stands for, and which columns play it.
+"""Roles of a table's columns: which column is a model size, data, compute, a learning rate ...
+
+Why in the data layer: splits (compute from parameters and tokens), the
+grammar (no optimum in a size), optimal allocation and the catalog's binding
+all ask what a column stands for; the catalog is one reader among them.
 
 Catalog laws are written over *roles* (``N`` for model size, ``D`` for training
 tokens, ...), not over column names. :data:`ROLES` maps each role to a short

@@ -1,27 +1,41 @@
-"""Shared helpers for the catalog modules: one way to build a catalog law.
+"""A catalog entry, and the one way the family modules build one.
 
 Every catalog law is a plain :class:`discover.law.Law` whose variables are
-*role* names (``N``, ``D``, ``U`` ... see :mod:`discover.catalog.roles`).
-A few facts that the ``Law`` type has no field for are kept in ``Law.extra``:
-
-``family``
-    the catalog module the law belongs to (``"chinchilla"``, ``"moe"`` ...);
-``predicts``
-    what the law's output is: ``"loss"`` (a loss or error, the default),
-    ``"lr"`` (an optimal learning rate) or ``"B"`` (an optimal batch size);
-``builder``
-    for variadic laws only: the name of the function in :data:`BUILDERS` that
-    rebuilds the law for a given number of columns of the variadic role;
-``variadic``
-    for variadic laws only: the role that repeats (``"r"``).
+*role* names (``N``, ``D``, ``U`` ... see :mod:`discover.roles`). What the
+catalog knows about a law beyond the law itself -- its family, what it
+predicts, how a variadic law is rebuilt for more columns -- is a
+:class:`CatalogEntry`, not part of the law.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from ..law import Law, Param
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A published law and what the catalog knows about it.
+
+    ``family``: the catalog module it belongs to (``"chinchilla"``, ``"moe"`` ...);
+    ``predicts``: what its output is, ``"loss"`` (a loss or error, the default),
+    ``"lr"`` (an optimal learning rate) or ``"B"`` (an optimal batch size);
+    ``builder``: for a variadic law, the name of the function in :data:`BUILDERS`
+    that rebuilds it for a given number of columns of its repeating role
+    ``variadic`` (``"r"``).
+    """
+
+    law: Law
+    family: str
+    predicts: str = "loss"
+    builder: str | None = None
+    variadic: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.law.name
 
 # Standard starting grids, so that families stay consistent with each other.
 EXPONENT = (0.1, 0.3, 0.6)
@@ -57,8 +71,8 @@ def catalog_law(
     predicts: str = "loss",
     builder: str | None = None,
     variadic: str | None = None,
-) -> Law:
-    """Build one catalog law (role variables, bounds, provenance, citation)."""
+) -> CatalogEntry:
+    """Build one catalog entry (role variables, bounds, provenance, citation)."""
     law = Law.from_formula(
         formula,
         variables=list(roles),
@@ -69,12 +83,8 @@ def catalog_law(
         citation=citation,
         description=description,
     )
-    extra = {"family": family, "predicts": predicts}
-    if builder is not None:
-        extra["builder"] = builder
-        extra["variadic"] = variadic
-    return dataclasses.replace(law, extra=extra)
+    return CatalogEntry(law, family, predicts, builder, variadic if builder is not None else None)
 
 
-# name -> function(k: int) -> Law, for variadic laws (filled by the modules).
-BUILDERS: dict[str, Callable[[int], Law]] = {}
+# name -> function(k: int) -> CatalogEntry, for variadic laws (filled by the modules).
+BUILDERS: dict[str, Callable[[int], CatalogEntry]] = {}

@@ -1,7 +1,7 @@
-"""Robust constant fitting, the same procedure for every law.
+"""The numeric fitter: one law, one block of rows, robust and multi-start.
 
-Why this shape: published laws and discovered laws must be compared on equal
-terms, so every candidate goes through one fitter.
+Why this shape: published and discovered laws must be compared on equal terms,
+so every candidate goes through this one procedure.
 
 1. *Variable projection* (stage 1). Constants that enter the formula linearly
    (E, A, B in ``E + A/N**a + B/D**b``) are solved exactly by bounded linear
@@ -13,34 +13,46 @@ terms, so every candidate goes through one fitter.
 3. *Robust polish* (stage 3): all constants jointly, Huber loss on log residuals
    ``log(pred) - log(y)`` when the target is positive (raw residuals otherwise),
    bounded trust-region least squares.
-4. *Bootstrap*: rows resampled with replacement (within groups), refit warm from
-   the solution, percentile intervals for every constant.
 
-Per-group fitting fits one form with constants per group; named constants may
-be shared across groups (fitted jointly): :mod:`discover.fit_groups`. Everything is
-deterministic for a seed.
+Also here, because single and grouped fits both ask them of a solution: whether
+it is complete, which constants sit at a bound and which the rows cannot
+identify.
+
+It stays one module because the fitter's stages share one state (the compiled
+law, the rows, the bounds in their internal scale) and are only correct together.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
-import sympy
 from scipy.optimize import least_squares, lsq_linear
 
-from .errors import DataError
-from .formula import make_symbol
-from .law import Law, compile_numpy
+from ..law import Law
+from .compile import Compiled, bcast
 
 MAX_STARTS = 64
 SUBSAMPLE_ROWS = 20_000  # above this, starts are screened and refined on a subsample (polish uses all rows)
 REFINE_TOP = 4
 POLISH_TOP = 2
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How one fit searches: its seed, the size of its start grid, extra starts (published
+    constants, an engine's solution), a warm solution to polish instead of searching, the
+    cheaper ``quick`` mode of selection fits, and the number of bootstrap refits."""
+
+    seed: int = 0
+    max_starts: int = MAX_STARTS
+    starts: tuple = ()
+    quick: bool = False
+    warm: Mapping | None = None
+    bootstrap: int = 0
 
 
 @dataclass
@@ -57,99 +69,6 @@ class FitResult:
     n_starts: int = 0
 
 
-# --------------------------------------------------------------------------- compile
-@dataclass
-class _Compiled:
-    """A law turned into fast numeric pieces: pred = f0(x, θ) + Σ c_j F_j(x, θ)."""
-
-    law: Law
-    linear: list[str]
-    nonlinear: list[str]
-    basis: object  # callable(*vars, *θ) -> [f0, F_1..F_m]
-    full: object  # callable(*vars, *all constants in law.params order) -> pred
-    grad: object = None  # callable(*vars, *constants) -> [∂pred/∂c for c in law.params], or None
-    scales: dict = None  # nonlinear constant -> index of the variable it is a scale of (x/b, b + x)
-
-
-_COMPILE_CACHE: dict = {}
-
-
-def compile_law(law: Law, shared: Sequence[str] = ()) -> _Compiled:
-    key = (law.formula, law.variables, tuple(law.params), tuple(shared),
-           tuple((p.log_scale, p.lower, p.upper) for p in law.params.values()))
-    hit = _COMPILE_CACHE.get(key)
-    if hit is not None:
-        return _Compiled(law, hit.linear, hit.nonlinear, hit.basis, hit.full, hit.grad, hit.scales)
-    expr = law.expr
-    syms = {n: make_symbol(n) for n in law.params}
-    linear: list[str] = []
-    for n, p in law.params.items():
-        if p.log_scale or n in shared:
-            continue
-        s = syms[n]
-        try:
-            d1 = sympy.diff(expr, s)
-            if d1 == 0 or d1.has(s):
-                continue
-            if any(sympy.diff(d1, syms[m]) != 0 for m in linear):
-                continue
-            # other linear constants must not multiply this one
-            linear.append(n)
-        except Exception:  # noqa: BLE001 - sympy may not differentiate Min/Max cleanly
-            continue
-    # Re-check joint affinity: no product terms among chosen linear constants.
-    linear = [n for n in linear if all(sympy.diff(expr, syms[n], syms[m]) == 0 for m in linear if m != n)]
-    nonlinear = [n for n in law.params if n not in linear]
-    f0 = expr.xreplace({syms[n]: 0 for n in linear})
-    pieces = [f0] + [sympy.diff(expr, syms[n]) for n in linear]
-    vs = [sympy.Symbol(v, positive=True) for v in law.variables]
-    basis = compile_numpy(vs + [syms[n] for n in nonlinear], pieces)
-    full = compile_numpy(vs + [syms[n] for n in law.params], expr)
-    try:
-        derivs = [sympy.diff(expr, syms[n]) for n in law.params]
-        grad = None if any(d.has(sympy.Heaviside, sympy.DiracDelta, sympy.Subs, sympy.Derivative) for d in derivs) \
-            else compile_numpy(vs + [syms[n] for n in law.params], derivs)
-    except Exception:  # noqa: BLE001 - fall back to finite differences
-        grad = None
-    comp = _Compiled(law, linear, nonlinear, basis, full, grad, scale_constants(expr, law.variables, nonlinear))
-    if len(_COMPILE_CACHE) > 5000:
-        _COMPILE_CACHE.clear()
-    _COMPILE_CACHE[key] = comp
-    return comp
-
-
-def scale_constants(expr: sympy.Expr, variables: Sequence[str], names: Sequence[str]) -> dict[str, int]:
-    """Constants that set the scale of a variable: ``b`` in ``x/b`` or ``b + x``.
-
-    A break point or an offset lives where the data is (a broken power law's
-    break near 1e8 parameters), so the fitter also starts such a constant at
-    quantiles of that variable instead of only at its default start of 1.
-    """
-    index = {v: i for i, v in enumerate(variables)}
-    wanted = set(names)
-    out: dict[str, int] = {}
-
-    def name(a) -> str | None:  # symbols are compared by name (their assumptions may differ)
-        return a.name if isinstance(a, sympy.Symbol) else None
-
-    for node in sympy.preorder_traversal(expr):
-        if not isinstance(node, (sympy.Add, sympy.Mul)):
-            continue
-        xs = [index[name(a)] for a in node.args if name(a) in index]
-        if not xs:
-            continue
-        for a in node.args:
-            if isinstance(node, sympy.Mul):  # x * b**-1
-                a = a.base if isinstance(a, sympy.Pow) and a.exp == -1 else None
-            n = name(a) if a is not None else None
-            if n in wanted and n not in out:
-                out[n] = xs[0]
-    return out
-
-
-def _bcast(a, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(a, dtype=float), (n,))
-
 
 # --------------------------------------------------------------------------- residuals
 def safe_log(p: np.ndarray, floor: float) -> np.ndarray:
@@ -163,7 +82,7 @@ def safe_log(p: np.ndarray, floor: float) -> np.ndarray:
     return np.maximum(out, -1e6)
 
 
-class _Data:
+class Rows:
     """Rows of one fit: variable columns, target, weights, group codes, residual space."""
 
     def __init__(self, cols, y, w, log_space: bool, groups: np.ndarray | None):
@@ -182,8 +101,8 @@ class _Data:
             self.rel = np.full(self.n, 1.0 / scale)
         self.groups = groups
 
-    def subset(self, idx: np.ndarray) -> "_Data":
-        d = _Data([c[idx] for c in self.cols], self.y[idx], self.sw[idx] ** 2, self.log_space,
+    def subset(self, idx: np.ndarray) -> "Rows":
+        d = Rows([c[idx] for c in self.cols], self.y[idx], self.sw[idx] ** 2, self.log_space,
                   None if self.groups is None else self.groups[idx])
         return d
 
@@ -206,10 +125,10 @@ class _Data:
 
 
 # --------------------------------------------------------------------------- single fit
-class _Fitter:
+class Fitter:
     """Fits one compiled law on one block of rows (one group, or all)."""
 
-    def __init__(self, comp: _Compiled, data: _Data, delta: float):
+    def __init__(self, comp: Compiled, data: Rows, delta: float):
         self.c = comp
         self.d = data
         self.delta = delta
@@ -244,7 +163,7 @@ class _Fitter:
     def pieces(self, theta_ext: np.ndarray):
         with np.errstate(all="ignore"):
             out = self.c.basis(*self.d.cols, *[np.float64(t) for t in theta_ext])
-        return [_bcast(p, self.d.n) for p in out]
+        return [bcast(p, self.d.n) for p in out]
 
     def solve_linear(self, theta_ext: np.ndarray):
         pieces = self.pieces(theta_ext)
@@ -306,7 +225,7 @@ class _Fitter:
     def predict(self, values: Mapping[str, float]) -> np.ndarray:
         with np.errstate(all="ignore"):
             out = self.c.full(*self.d.cols, *[np.float64(values[n]) for n in self.names])
-        return _bcast(out, self.d.n)
+        return bcast(out, self.d.n)
 
     def objective(self, values: Mapping[str, float]) -> float:
         r = self.d.residual(self.predict(values))
@@ -330,8 +249,8 @@ class _Fitter:
             def jac(x):
                 vals = [np.float64(self.from_internal(n, v)) for n, v in zip(self.names, x)]
                 with np.errstate(all="ignore"):
-                    pred = _bcast(self.c.full(*self.d.cols, *vals), self.d.n)
-                    cols = [_bcast(g, self.d.n) for g in self.c.grad(*self.d.cols, *vals)]
+                    pred = bcast(self.c.full(*self.d.cols, *vals), self.d.n)
+                    cols = [bcast(g, self.d.n) for g in self.c.grad(*self.d.cols, *vals)]
                 D = np.column_stack(cols) if cols else np.zeros((self.d.n, 0))
                 if logs.any():
                     D = D * np.where(logs, np.array(vals), 1.0)[None, :]
@@ -385,7 +304,7 @@ class _Fitter:
         starts = self.starts(seed, max_starts, extra_starts)
         # Many rows: the grid is screened and refined on a fixed random subsample, which only has to
         # rank basins; the robust polish below always runs on every row.
-        explore = self if self.d.n <= SUBSAMPLE_ROWS else _Fitter(
+        explore = self if self.d.n <= SUBSAMPLE_ROWS else Fitter(
             self.c, self.d.subset(np.sort(np.random.default_rng(seed).choice(self.d.n, SUBSAMPLE_ROWS, replace=False))),
             self.delta)
         if len(starts) > refine_top and self.nl:
@@ -408,7 +327,7 @@ class _Fitter:
         candidates.sort(key=lambda t: t[0])
         picked = []
         for cost, values in candidates:
-            if all(not _close(values, v) for _, v in picked):
+            if all(not close(values, v) for _, v in picked):
                 picked.append((cost, values))
             if len(picked) >= polish_top:
                 break
@@ -420,7 +339,7 @@ class _Fitter:
         return (*best, len(starts))
 
 
-def _close(a: Mapping[str, float], b: Mapping[str, float], rtol: float = 1e-3) -> bool:
+def close(a: Mapping[str, float], b: Mapping[str, float], rtol: float = 1e-3) -> bool:
     return all(abs(a[k] - b[k]) <= rtol * (abs(a[k]) + abs(b[k]) + 1e-12) for k in a)
 
 
@@ -447,86 +366,9 @@ def huber_cost(r: np.ndarray, delta: float) -> float:
     return total if np.isfinite(total) else math.inf
 
 
-# --------------------------------------------------------------------------- public API
-def fit_law(
-    law: Law,
-    X: Mapping[str, np.ndarray],
-    y: np.ndarray,
-    *,
-    groups: np.ndarray | None = None,
-    group_name: str | None = None,
-    shared: Sequence[str] = (),
-    weights: np.ndarray | None = None,
-    delta: float | None = None,
-    log_space: bool | None = None,
-    seed: int = 0,
-    max_starts: int = MAX_STARTS,
-    bootstrap: int = 0,
-    starts: Sequence[Mapping[str, float]] = (),
-    quick: bool = False,
-    warm: Mapping | None = None,
-) -> FitResult:
-    """Fit ``law`` to rows ``X`` (column name → array) and target ``y``.
-
-    ``log_space=None`` picks log residuals when every target is positive.
-    ``groups`` (one label per row) fits constants per group; names in ``shared``
-    are one value across groups. ``starts`` adds initial constant sets (e.g. the
-    published constants) to the multi-start grid. ``warm`` is a solution of a
-    nearby problem (the same law fitted on fewer rows: constants, or group →
-    constants): the fit is then a robust polish from it, without the grid.
-    """
-    y = np.asarray(y, dtype=float)
-    n = len(y)
-    if quick:  # selection fits: a smaller grid and fewer refinements; the final refit uses full effort
-        max_starts = min(max_starts, 12)
-    cols = []
-    for v in law.variables:
-        if v not in X:
-            raise DataError(f"law {law.name} needs column {v!r}, which is not among the features")
-        cols.append(np.asarray(X[v], dtype=float))
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    if log_space is None:
-        log_space = bool(np.all(y > 0))
-    elif log_space and np.any(y <= 0):
-        raise DataError("log residuals need a positive target, but the target has values <= 0")
-    delta = default_delta(log_space) if delta is None else float(delta)
-    if not delta > 0:
-        raise DataError(f"Huber delta must be positive, got {delta}")
-    unknown = set(shared) - set(law.params)
-    if unknown:
-        raise DataError(f"shared constants {sorted(unknown)} are not constants of law {law.name}")
-    comp = compile_law(law, shared=() if groups is None else shared)
-    if groups is None:
-        if n < law.n_constants:
-            raise DataError(f"law {law.name} has {law.n_constants} constants but only {n} training rows")
-        data = _Data(cols, y, w, log_space, None)
-        fitter = _Fitter(comp, data, delta)
-        if _complete(warm, law):
-            cost, values, ok, msg = fitter.polish(warm)
-            ns = 1
-        else:
-            cost, values, ok, msg, ns = fitter.run(seed, max_starts, starts, refine_top=2 if quick else None)
-        if values is None:
-            return FitResult(law, False, math.inf, msg, n_starts=ns)
-        fitted = law.with_constants({k: float(values[k]) for k in law.params})
-        result = FitResult(fitted, ok, cost, str(msg), _at_bounds(law, values), n_starts=ns)
-        redundant = _unidentifiable(fitter, values)
-        if redundant:
-            result.converged = False
-            result.message = (f"constants {', '.join(redundant)} are not identifiable from these rows (singular "
-                              f"Jacobian at the solution: only a combination of them is fitted)")
-        if bootstrap:
-            _bootstrap(result, comp, data, delta, bootstrap, seed)
-        return result
-
-    from .fit_groups import fit_grouped  # here, not at the top: fit_groups builds on this module
-
-    return fit_grouped(law, comp, cols, y, w, groups, shared=shared, delta=delta, log_space=log_space, seed=seed,
-                       max_starts=max_starts, starts=starts, quick=quick, warm=warm, bootstrap=bootstrap,
-                       group_name=group_name)
 
 
-def _complete(values, law: Law) -> bool:
+def complete(values, law: Law) -> bool:
     """True when ``values`` is a finite value for every constant of ``law``."""
     if not isinstance(values, Mapping):
         return False
@@ -536,7 +378,7 @@ def _complete(values, law: Law) -> bool:
         return False
 
 
-def _unidentifiable(fitter: "_Fitter", values: Mapping[str, float], tol: float = 1e-10) -> list[str]:
+def unidentifiable(fitter: "Fitter", values: Mapping[str, float], tol: float = 1e-10) -> list[str]:
     """Constants the rows cannot pin down: the analytic Jacobian of the residuals at the
     solution (columns scaled to unit norm) is rank-deficient. Exact redundancy (A*B, a*b,
     a saturated tanh) gives a singular-value ratio ~1e-16; merely ill-conditioned but
@@ -546,8 +388,8 @@ def _unidentifiable(fitter: "_Fitter", values: Mapping[str, float], tol: float =
         return []
     vals = [np.float64(values[n]) for n in names]
     with np.errstate(all="ignore"):
-        pred = _bcast(fitter.c.full(*fitter.d.cols, *vals), fitter.d.n)
-        D = np.column_stack([_bcast(g, fitter.d.n) for g in fitter.c.grad(*fitter.d.cols, *vals)])
+        pred = bcast(fitter.c.full(*fitter.d.cols, *vals), fitter.d.n)
+        D = np.column_stack([bcast(g, fitter.d.n) for g in fitter.c.grad(*fitter.d.cols, *vals)])
         logs = np.array([fitter.params[n].log_scale for n in names])
         if logs.any():
             D = D * np.where(logs, np.array(vals), 1.0)[None, :]
@@ -567,7 +409,7 @@ def _unidentifiable(fitter: "_Fitter", values: Mapping[str, float], tol: float =
     return [n for n, c in zip(names, vt[-1]) if abs(c) > 0.1]
 
 
-def _at_bounds(law: Law, values: Mapping[str, float]) -> list[str]:
+def at_bounds(law: Law, values: Mapping[str, float]) -> list[str]:
     out = []
     for n, p in law.params.items():
         v = values[n]
@@ -576,47 +418,3 @@ def _at_bounds(law: Law, values: Mapping[str, float]) -> list[str]:
                 out.append(n)
     return out
 
-
-def _refit_warm(comp: _Compiled, data: _Data, delta: float, values: Mapping[str, float]):
-    f = _Fitter(comp, data, delta)
-    cost, vals, ok, _ = f.polish(values, fast=True)
-    return vals if np.isfinite(cost) else None
-
-
-def _bootstrap(result: FitResult, comp, data: _Data, delta, B: int, seed: int):
-    draws = _resample(comp, data, delta, result.law.constants, B, np.random.default_rng(seed + 7919))
-    result.samples = draws
-    result.intervals = {n: _interval(v) for n, v in draws.items()}
-
-
-def _resample(comp: _Compiled, data: _Data, delta: float, base: Mapping[str, float], B: int,
-              rng: np.random.Generator) -> dict[str, list[float]]:
-    """B bootstrap refits of one block of rows (rows drawn with replacement), each polished
-    from ``base``: {constant: values}, failed refits left out."""
-    draws = {n: [] for n in base}
-    for _ in range(B):
-        idx = rng.integers(0, data.n, data.n)
-        vals = _refit_warm(comp, data.subset(idx), delta, base)
-        if vals is None:
-            continue
-        for n in draws:
-            draws[n].append(float(vals[n]))
-    return draws
-
-
-def _interval(values: Sequence[float], level: float = 0.95):
-    if len(values) < 2:
-        return None
-    lo, hi = np.quantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return [float(lo), float(hi)]
-
-
-def evaluate_published(law: Law) -> Law:
-    """The law with its published constants as fitted values (no refit)."""
-    pub = law.published
-    if pub is None:
-        raise DataError(f"law {law.name} has no published constants for every constant")
-    return law.with_constants(pub)
-
-
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=__name__)

@@ -1,0 +1,316 @@
+"""Scoring: every candidate law refit and measured by one protocol.
+
+Why one module: published laws, a user's formulas and the engines' proposals
+must be compared on equal terms, so ``fit()``, ``discover()`` and the bench all
+score through :func:`score_candidates`, and a law's protocol is
+:func:`score_candidate`:
+
+- *selection fit* on train rows only -> validation metrics (used to choose);
+  a *backtest* fit below the band under validation -> backtest metrics
+  (reported beside them);
+- *final fit* on train + validation rows -> train and test metrics, bootstrap
+  intervals, forecast at the largest test point. Test rows are never fitted on
+  and never used to choose.
+
+A store (the checkpoint) can be handed to :func:`score_candidates` and
+:func:`bootstrap_best`: laws it already holds are not refit, and each newly
+scored law is given to it as soon as it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from .candidate import Candidate, as_candidate
+from .data import Dataset
+from .errors import DataError
+from .fitting import fit_law
+from .law import Law
+from .options import FitOptions
+from .result import Scored, bootstrap_predictions
+from .score import bic, metrics
+from .splits import BACKTEST, TEST, TRAIN, VAL, Split
+
+
+class ScoreStore(Protocol):
+    """Where finished scoring work is kept (the checkpoint implements it)."""
+
+    def get_scored(self, law: Law, boot: bool = False) -> Scored | None: ...
+
+    def record_scored(self, law: Law, scored: Scored, boot: bool = False) -> None: ...
+
+
+def per_group(dataset: Dataset, split: Split) -> bool:
+    """Constants are fitted per group unless the split leaves a whole group out."""
+    return dataset.group is not None and split.kind != "leave-group-out"
+
+
+def shared_for(law: Law, shared: Sequence[str]) -> list[str]:
+    """The constants of ``law`` that are one value across groups: those named in ``shared``
+    that it has, and those it says are shared itself."""
+    return sorted({*[c for c in shared if c in law.params], *law.shared})
+
+
+def score_candidate(candidate: Candidate | Law, dataset: Dataset, split: Split, options: FitOptions, *,
+                    published: bool = False, bootstrap: int | None = None, max_starts: int | None = None) -> Scored:
+    """Fit (or take published constants) and score one law on every split.
+
+    ``bootstrap`` (default: the options') resamples of the final fit give intervals.
+    """
+    cand = as_candidate(candidate)
+    law = cand.law
+    B = options.bootstrap if bootstrap is None else bootstrap
+    y = dataset.y
+    log_space = dataset.target_positive
+    groups_all = dataset.groups
+    grouped = per_group(dataset, split)
+    shared = shared_for(law, options.shared) if grouped else ()
+    kw = dict(delta=options.delta, seed=options.seed, log_space=log_space, shared=shared,
+              group_name=dataset.group if grouped else None)
+    if max_starts:
+        kw["max_starts"] = max_starts
+    pub = law.published
+    extra_starts = ([cand.start] if cand.start is not None else []) + ([pub] if pub else [])
+    w_all = dataset.weights
+
+    def fit_on(rows, boot=0, quick=False, warm=None):
+        return fit_law(law, dataset.X(rows), y[rows], groups=groups_all[rows] if grouped else None,
+                       weights=None if w_all is None else w_all[rows], bootstrap=boot, starts=extra_starts,
+                       quick=quick, warm=warm, **kw)
+
+    def predict(fitted: Law, rows):
+        return fitted.predict(dataset.X(rows), groups=groups_all[rows] if grouped else None)
+
+    val, test, fit_rows = split.rows(VAL), split.rows(TEST), split.fit_rows
+    m: dict = {}
+    if published:
+        if pub is None:
+            raise DataError(f"law {law.name} has no published constants; drop --published or pick a law that has them")
+        if grouped:
+            fitted = law.with_constants({g: dict(pub) for g in np.unique(groups_all)}, group=dataset.group)
+        else:
+            fitted = law.with_constants(dict(pub))
+        for name, rows in ((TRAIN, fit_rows), (VAL, val), (TEST, test)):
+            m[name] = metrics(y[rows], predict(fitted, rows)) if len(rows) else {"n": 0}
+        res_scored = Scored(fitted, m, True, "ok", "published constants, not refit", mode="published")
+        res_scored.bic = bic(_residuals(y[fit_rows], predict(fitted, fit_rows), log_space), law.n_constants)
+        return res_scored
+    warm = None
+    try:
+        if len(val):
+            # an engine's per-group solution on these training rows, when it handed one (grammar, grouped)
+            sel = fit_on(split.rows(TRAIN), quick=True, warm=cand.group_starts if grouped else None)
+            if sel.law.constants is None:
+                return _failed(law, f"fit failed: {sel.message}")
+            m[VAL] = _band_metrics(y[val], predict(sel.law, val), log_space)
+            if grouped:
+                # one fit per group is the cost of grouped laws: the final fit (train + val rows)
+                # polishes each group's selection-fit solution instead of searching again
+                warm = sel.law.constants
+            backtest = _backtest(cand, dataset, split, grouped, shared, fit_on, predict)
+            if backtest is not None:
+                m[BACKTEST] = backtest
+        else:
+            m[VAL] = {"n": 0}
+        final = fit_on(fit_rows, B, warm=warm)
+    except DataError as err:
+        return _failed(law, str(err))
+    if final.law.constants is None:
+        return _failed(law, f"fit failed: {final.message}")
+    fitted = final.law
+    pred_fit = predict(fitted, fit_rows)
+    m[TRAIN] = metrics(y[fit_rows], pred_fit)
+    pred_test = predict(fitted, test) if len(test) else np.zeros(0)
+    m[TEST] = metrics(y[test], pred_test) if len(test) else {"n": 0}
+    k = law.n_constants * (len(np.unique(groups_all[fit_rows])) if grouped else 1)
+    if grouped and shared:
+        k -= len(shared) * (len(np.unique(groups_all[fit_rows])) - 1)
+    scored = Scored(fitted, m, final.converged, "ok", final.message,
+                    bic=bic(_residuals(y[fit_rows], pred_fit, log_space), k),
+                    intervals=final.intervals, samples=final.samples, at_bounds=final.at_bounds)
+    if not np.all(np.isfinite(pred_fit)):
+        scored.status = "failed: non-finite predictions on the fitted rows"
+    n_bad = int(np.sum(~np.isfinite(pred_test)))
+    if n_bad:
+        scored.message = "; ".join(filter(None, [scored.message, f"non-finite predictions on {n_bad} of {len(test)} test rows"]))
+    if len(test) and B:
+        scored.forecast = forecast_at_largest(scored, dataset, test, grouped)
+    return scored
+
+
+def _backtest(cand: Candidate, dataset: Dataset, split: Split, grouped: bool, shared, fit_on, predict) -> dict | None:
+    """Metrics on the backtest band from a fit below it, or None when there is no backtest."""
+    bt_fit, bt_eval = split.backtest if split.has_backtest else ((), ())
+    law = cand.law
+    if grouped and len(bt_fit):
+        # a backtest fit with fewer spare rows than constants in some group mostly
+        # measures how unstable a fit on too few rows is, not how the form extrapolates
+        # (and it stops saying anything at all when the rows are interpolated exactly):
+        # no backtest is reported for this law then
+        local = law.n_constants - len(shared)
+        _, counts = np.unique(dataset.groups[bt_fit], return_counts=True)
+        if counts.min() < 2 * local:
+            bt_fit = ()
+    if not len(bt_fit):
+        return None
+    try:  # warm only from a solution on these same rows, never one that saw the band
+        bt = fit_on(bt_fit, quick=True, warm=cand.group_starts_backtest if grouped else None)
+    except DataError:  # too few rows (in some group) below the backtest band: no backtest here
+        return None
+    if bt.law.constants is None:
+        return {"n": int(len(bt_eval)), "rmse_log": math.inf, "rmse": math.inf}
+    return metrics(dataset.y[bt_eval], predict(bt.law, bt_eval))
+
+
+def score_safely(candidate: Candidate | Law, dataset: Dataset, split: Split, options: FitOptions, **kw) -> Scored:
+    """:func:`score_candidate` that never raises on numbers: a numerical error (also under
+    np.seterr(all='raise')) fails this candidate with its reason, and the run goes on."""
+    try:
+        with np.errstate(all="ignore"):
+            return score_candidate(candidate, dataset, split, options, **kw)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as err:
+        first = str(err).splitlines()[0] if str(err) else ""
+        return _failed(as_candidate(candidate).law, f"numerical error: {type(err).__name__}: {first}")
+
+
+def score_candidates(candidates: Sequence[Candidate | Law], dataset: Dataset, split: Split, options: FitOptions, *,
+                     published: bool = False, bootstrap: int | None = None, store: ScoreStore | None = None,
+                     stop=None, progress: Callable | None = None, warnings: list | None = None) -> list[Scored]:
+    """Fit and score each candidate; failures are kept with their reason, never raised.
+
+    ``store`` keeps and gives back scored laws; once ``stop`` is set, the loop ends
+    after the current law; ``warnings`` collects a line for each law that failed.
+    """
+    out = []
+    for i, item in enumerate(candidates):
+        if stop:
+            break
+        cand = as_candidate(item)
+        s = store.get_scored(cand.law) if store is not None else None
+        if s is None:
+            s = score_safely(cand, dataset, split, options, published=published, bootstrap=bootstrap)
+            if store is not None:
+                store.record_scored(cand.law, s)
+        if not s.ok and warnings is not None:
+            warnings.append(f"{cand.law.name}: {s.status}")
+        out.append(s)
+        if progress:
+            progress(i + 1, len(candidates), s)
+    return out
+
+
+def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOptions) -> Scored:
+    """Bootstrap intervals for an already scored law: its metrics stay, its final fit is
+    resampled (rows within groups) and refit warm from its own constants."""
+    law = scored.law
+    if not scored.ok or law.constants is None or options.bootstrap <= 0:
+        return scored
+    grouped = per_group(dataset, split)
+    shared = shared_for(law, options.shared) if grouped else ()
+    rows = split.fit_rows
+    base = dataclasses.replace(law, constants=None)
+    try:
+        with np.errstate(all="ignore"):
+            final = fit_law(base, dataset.X(rows), dataset.y[rows],
+                            groups=dataset.groups[rows] if grouped else None,
+                            weights=None if dataset.weights is None else dataset.weights[rows],
+                            delta=options.delta, seed=options.seed, log_space=dataset.target_positive, shared=shared,
+                            group_name=dataset.group if grouped else None, bootstrap=options.bootstrap,
+                            warm=law.constants)
+    except (DataError, ArithmeticError, ValueError, np.linalg.LinAlgError) as err:
+        scored.message = "; ".join(filter(None, [scored.message, f"bootstrap failed: {err}"]))
+        return scored
+    out = dataclasses.replace(scored, intervals=final.intervals, samples=final.samples)
+    test = split.rows(TEST)
+    if len(test):
+        out.forecast = forecast_at_largest(out, dataset, test, grouped)
+    return out
+
+
+def bootstrap_best(ranked: list[Scored], recommended: int | None, dataset: Dataset, split: Split,
+                   options: FitOptions, n_top: int, *, store: ScoreStore | None = None, stop=None) -> list[Scored]:
+    """The ranking with bootstrap intervals added to its best ``n_top`` laws and the recommended one."""
+    out = list(ranked)
+    top = set(range(min(n_top, len(out))))
+    if recommended is not None:
+        top.add(recommended)
+    for i in sorted(top):
+        if stop:
+            break
+        law = out[i].law
+        s = store.get_scored(law, boot=True) if store is not None else None
+        if s is None:
+            s = add_bootstrap(out[i], dataset, split, options)
+            if store is not None:
+                store.record_scored(law, s, boot=True)
+        out[i] = s
+    return out
+
+
+def _band_metrics(y, pred, log_space) -> dict:
+    """Metrics on the validation band, with the per-row residuals (log space for a positive
+    target) kept so that laws can be compared row by row (:func:`discover.select.recommend`)."""
+    m = metrics(y, pred)
+    m["residuals"] = [float(r) for r in _residuals(y, pred, log_space)]
+    return m
+
+
+def _residuals(y, pred, log_space):
+    with np.errstate(all="ignore"):
+        return np.log(pred) - np.log(y) if log_space else pred - y
+
+
+def _failed(law: Law, why: str) -> Scored:
+    return Scored(law, {}, False, f"failed: {why}", why)
+
+
+def forecast_at_largest(scored: Scored, dataset: Dataset, test_rows: np.ndarray, grouped: bool) -> dict | None:
+    """Prediction and 95 % bootstrap interval at the largest-scale test run."""
+    X = dataset.X(test_rows)
+    scale = np.ones(len(test_rows))
+    for v in X.values():
+        scale = scale * np.where(v > 0, v, 1.0)
+    i = int(np.argmax(scale))
+    row = test_rows[i : i + 1]
+    Xi = dataset.X(row)
+    g = dataset.groups[row] if grouped else None
+    pred = float(scored.law.predict(Xi, groups=g)[0])
+    out = {"row": {k: float(v[0]) for k, v in Xi.items()}, "observed": float(dataset.y[row][0]), "prediction": pred}
+    if g is not None:
+        out["group"] = str(g[0])
+    draws = bootstrap_predictions(scored, Xi, g)
+    if draws is not None and len(draws) > 1:
+        col = draws[:, 0][np.isfinite(draws[:, 0])]
+        if len(col) > 1:
+            lo, hi = np.quantile(col, [0.025, 0.975])
+            out["interval"] = [float(lo), float(hi)]
+    return out
+
+
+def check_rows(dataset: Dataset, split: Split, laws: Sequence[Law]) -> None:
+    """Enough training rows (and distinct ones, in every group) for the simplest of ``laws``."""
+    train = split.rows(TRAIN)
+    k = min(law.n_constants for law in laws)
+    if not per_group(dataset, split):
+        if len(train) < k:
+            raise DataError(f"only {len(train)} training rows for a law with {k} constants")
+        X = np.column_stack([dataset.frame[c].to_numpy(dtype=float) for c in dataset.features])[train]
+        distinct = len(np.unique(X, axis=0))
+        if distinct < k:
+            raise DataError(f"only {distinct} distinct training rows (the other {len(train) - distinct} repeat them) "
+                            f"for a law with {k} constants")
+        return
+    g = dataset.groups[train]
+    labels, counts = np.unique(g, return_counts=True)
+    all_groups = np.unique(dataset.groups)
+    missing = sorted(set(all_groups) - set(labels))
+    if missing:
+        raise DataError(f"group {missing[0]!r} has no training rows, so its constants cannot be fitted")
+    small = [(lab, c) for lab, c in zip(labels, counts) if c < k]
+    if small:
+        lab, c = small[0]
+        raise DataError(f"group {lab!r} has {c} training rows, fewer than the {k} constants of the simplest law")
