@@ -43,6 +43,7 @@ are shared with the PySR engine (:mod:`discover.engines.symbolic`).
 from __future__ import annotations
 
 import importlib.util
+from importlib.metadata import PackageNotFoundError, version
 import math
 import time
 from typing import Mapping, Sequence
@@ -119,8 +120,6 @@ class OperonEngine:
         return True, ""
 
     def version(self) -> str:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             return f"pyoperon {version('pyoperon')}"
         except PackageNotFoundError:

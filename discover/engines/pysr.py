@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -48,6 +49,8 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from io import StringIO
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -397,8 +400,6 @@ def read_hall_of_fame(source) -> pd.DataFrame:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise DataError(f"cannot read hall of fame {str(path)!r}: {err.strerror}") from None
-        from io import StringIO
-
         try:
             frame = pd.read_csv(StringIO(text), dtype={"Equation": str, "equation": str})
         except (ValueError, pd.errors.ParserError) as err:
@@ -539,8 +540,6 @@ class PySREngine:
         return julia_status()
 
     def version(self) -> str:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             return f"pysr {version('pysr')}"
         except PackageNotFoundError:
@@ -615,8 +614,6 @@ class PySREngine:
 
 
 def _init_parameters(cls) -> set[str]:
-    import inspect
-
     try:
         return set(inspect.signature(cls.__init__).parameters)
     except (TypeError, ValueError):  # pragma: no cover
