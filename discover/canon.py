@@ -10,13 +10,14 @@ other's curves on the task's inputs, the candidate's at generic constants.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import sympy
 
 from .fitting import fit_law
-from .formula import make_symbol
+from .errors import DataError
+from .formula import make_symbol, to_text
 from .law import Law
 
 _PLACEHOLDER = sympy.Symbol("C", real=True)
@@ -113,3 +114,40 @@ def _close(y1, y2, rtol) -> bool:
     scale = np.maximum(np.abs(y1), 1e-12)
     return float(np.sqrt(np.mean(((y1 - y2) / scale) ** 2))) <= rtol
 
+
+def simpler_neighbours(law: Law, redundant: Sequence[str] = ()) -> list[Law]:
+    """Laws one step simpler than ``law``: each term of its top-level sum dropped (with the
+    constants only it used), and each ``redundant`` constant (one the rows could not identify)
+    fixed to 1 and to 0. Each says what was done in its provenance; it is refit when scored."""
+    out = []
+    variables = {sympy.Symbol(v, positive=True) for v in law.variables}
+    if isinstance(law.expr, sympy.Add):
+        terms = list(law.expr.args)
+        for i, t in enumerate(terms):
+            if not t.free_symbols & variables:
+                continue
+            rest = sympy.Add(*(terms[:i] + terms[i + 1:]))
+            if not rest.free_symbols & variables:
+                continue
+            out.append(_variant(law, rest, f"term {to_text(t)} dropped"))
+    for name in redundant:
+        sym = make_symbol(name)
+        for value in (1, 0):
+            expr = law.expr.xreplace({sym: sympy.Integer(value)})
+            if expr.free_symbols & variables and expr != law.expr:
+                out.append(_variant(law, expr, f"{name} fixed to {value}"))
+    return [v for v in out if v is not None]
+
+
+def _variant(law: Law, expr: sympy.Expr, what: str) -> Law | None:
+    """``law`` with another expression: its constants restricted to those left, unfitted."""
+    names = {str(s) for s in expr.free_symbols}
+    params = {n: p for n, p in law.params.items() if n in names}
+    variables = tuple(v for v in law.variables if v in names)
+    try:
+        out = Law(name=to_text(expr), expr=expr, variables=variables, params=params,
+                  provenance=law.provenance.split(";")[0] + f"; simplified: {what}, refit", citation=law.citation,
+                  description=law.description, shared=tuple(n for n in law.shared if n in params))
+    except DataError:
+        return None
+    return out

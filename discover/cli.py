@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import catalog
@@ -26,7 +28,9 @@ from .bench.suites import suite_label
 from .bench.summary import terminal
 from .checkpoint import Checkpoint, StopFlag, stop_on_signals
 from .data import parse_derive, read_table
+from .locking import locked
 from .errors import DataError
+from .formula import symbol_name
 from .optimal import compute_optimal
 from .options import FitOptions, SearchOptions, SettingError, TableSpec
 from .pipeline import run_fit
@@ -88,6 +92,10 @@ def _add_table_args(p: argparse.ArgumentParser, resumable: bool = False):
                         "else on residuals in units of the target's spread (default 1.0)")
     p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for intervals (default 100, 0 = off)")
     p.add_argument("--shared", default="", help="constants shared across groups, comma-separated (e.g. alpha)")
+    p.add_argument("--maximize", action="store_const", const="maximize", dest="direction", default=None,
+                   help="the target is a score to maximise (accuracy); default: from its name (loss is minimised)")
+    p.add_argument("--minimize", action="store_const", const="minimize", dest="direction",
+                   help="the target is minimised, whatever its name")
     p.add_argument("--out", help="output directory for results.json and reports")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -122,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-forms", type=int, default=None, metavar="N",
                    help="also stop the grammar search after N fitted forms: a run that ends on N, not on the "
                         "clock, gives the same laws for the same seed on any machine")
+    p.add_argument("--max-constants", type=int, default=None, metavar="K",
+                   help="no candidate law (catalog ones too) may have more than K constants (per group, when grouped)")
     p.add_argument("--law", action="append", default=[], help="also score this catalog name or formula (repeatable)")
     p.add_argument("--no-catalog", action="store_true", help="do not score the catalog laws beside the discovered ones")
 
@@ -292,7 +302,8 @@ def _settings(args) -> tuple[TableSpec, FitOptions]:
     target = args.target or tg.parse_targets(args.targets)[0]  # with --targets each run replaces it
     with _flags():
         table = TableSpec(target=target, features=_csv_list(args.features), group=args.group, weight=args.weight,
-                          split=args.split, derive=parse_derive(args.derive), val_frac=args.val_frac)
+                          split=args.split, derive=parse_derive(args.derive), val_frac=args.val_frac,
+                          direction=args.direction)
         options = FitOptions(seed=args.seed, delta=args.delta, bootstrap=args.bootstrap, shared=_csv_list(args.shared))
     return table, options
 
@@ -319,11 +330,25 @@ def _cmd_fit(args) -> int:
     _check_target_args(args)
     out = _out_dir(args)
     table, options = _settings(args)
-    with Progress(quiet=args.quiet or args.json, label="fitting laws") as prog:
-        res = _run_table(run_fit, args, table, options, laws=args.law or None, published=args.published,
-                         bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update)
-    _emit(res, args, out)
-    return 0
+    with locked(out):
+        with Progress(quiet=args.quiet or args.json, label="fitting laws") as prog:
+            res = _run_table(run_fit, args, table, options, laws=args.law or None, published=args.published,
+                             bind=_parse_kv(args.bind, "--bind") or None, progress=prog.update)
+        _emit(res, args, out)
+    return _no_usable_law(res)
+
+
+def _no_usable_law(res) -> int:
+    """2, with one line, when no law could be fitted and judged (for any target); else 0."""
+    results = res if isinstance(res, dict) else {None: res}
+    empty = [t for t, r in results.items() if r.recommended is None and r.status == "complete"]
+    if not empty:
+        return 0
+    first = next((s.status for s in results[empty[0]].laws if not s.ok), "no law applies")
+    where = f" for target {empty[0]!r}" if empty[0] is not None else ""
+    print(f"error: no law could be fitted and judged{where} ({first}); each law's reason is in results.json",
+          file=sys.stderr)
+    return 2
 
 
 def _cmd_run(args) -> int:
@@ -342,10 +367,12 @@ def _cmd_run(args) -> int:
                             "give only --resume DIR")
         settings = Checkpoint.load(out).settings
         budget = (settings.get("search") or {}).get("time_budget")
-        with stop_on_signals(stop, say_stopping), \
-                Progress(quiet=quiet, label="resuming", budget=budget) as prog:
-            res = resume(out, progress=prog.update, stop=stop)
-        table = settings.get("data")
+        with locked(out):
+            with stop_on_signals(stop, say_stopping), \
+                    Progress(quiet=quiet, label="resuming", budget=budget) as prog:
+                res = resume(out, progress=prog.update, stop=stop)
+            _write_outputs(res, out, settings.get("data"))
+            _show(res, args, out)
     else:
         if not args.table:
             raise DataError("the table of runs is missing (or use --resume DIR)")
@@ -354,24 +381,22 @@ def _cmd_run(args) -> int:
         table, options = _settings(args)
         with _flags():
             search = SearchOptions(engines=_csv_list(args.engines), time_budget=args.time_budget,
-                                   max_forms=args.max_forms, catalog=not args.no_catalog)
+                                   max_forms=args.max_forms, catalog=not args.no_catalog,
+                                   max_constants=args.max_constants)
         # a checkpoint needs the table on disk; runs over several targets are not resumable
         ck = out if (out is not None and not args.targets) else None
-        with stop_on_signals(stop, say_stopping), \
-                Progress(quiet=quiet, label="searching", budget=search.time_budget) as prog:
-            res = _run_table(run_search, args, table, options, search=search, laws=args.law or None,
-                             progress=prog.update, checkpoint=ck, stop=stop)
-    if args.resume:
-        _write_outputs(res, out, table)
-        _show(res, args, out)
-    else:
-        _emit(res, args, out)
+        with locked(out):
+            with stop_on_signals(stop, say_stopping), \
+                    Progress(quiet=quiet, label="searching", budget=search.time_budget) as prog:
+                res = _run_table(run_search, args, table, options, search=search, laws=args.law or None,
+                                 progress=prog.update, checkpoint=ck, stop=stop)
+            _emit(res, args, out)
     if stop:
         if not args.quiet:
             where = f"; continue with: discover run --resume {out}" if (out is not None and not args.targets) else ""
             print(f"interrupted ({stop.reason}): wrote the best laws so far{where}", file=sys.stderr)
         return 128 + (15 if stop.reason == "SIGTERM" else 2)
-    return 0
+    return _no_usable_law(res)
 
 
 def _write_outputs(res, out: Path | None, table=None):
@@ -393,27 +418,38 @@ def _show(res, args, out):
 
 
 def _cmd_predict(args) -> int:
-
     res = Result.from_json(args.results)
+    scored = res.get(args.law)
+    needed = {symbol_name(f): f for f in res.features if symbol_name(f) in scored.law.variables}
     rows = []
     for at in args.at:
         values = _parse_kv(at, "--at")
         row = {}
         for k, v in values.items():
+            if k not in res.features and k not in needed:
+                raise DataError(f"--at names {k!r}, which is not a feature of these results "
+                                f"(law {scored.law.name} needs {', '.join(needed.values())})")
             try:
                 row[k] = float(v)
             except ValueError:
                 raise DataError(f"--at {k}={v!r} is not a number") from None
+            if not math.isfinite(row[k]):
+                raise DataError(f"--at {k}={v!r} is not a finite number")
+        missing = [c for s, c in needed.items() if c not in row and s not in row]
+        if missing:
+            raise DataError(f"--at gives no value for {', '.join(missing)}, which law {scored.law.name} needs")
         if args.group:
             row[res.group or "group"] = args.group
         rows.append(row)
     frame = pd.DataFrame(rows)
-    scored = res.get(args.law)
     has_boot = bool(scored.samples)
     if has_boot:
         table = res.predict(frame, law=args.law, interval=args.interval)
     else:
         table = pd.DataFrame({"prediction": res.predict(frame, law=args.law)})
+    bad = np.flatnonzero(~np.isfinite(table["prediction"].to_numpy(dtype=float)))
+    if len(bad):
+        raise DataError(f"law {scored.law.name} gives no finite prediction at --at {args.at[int(bad[0])]}")
     out = []
     for i, row in enumerate(rows):
         item = {**row, res.target or "prediction": float(table["prediction"].iloc[i]), "law": scored.law.name}
@@ -471,7 +507,8 @@ def _cmd_optimal(args) -> int:
 
     width = max(len(n_col), len(d_col), len(opt.target)) + 1
     print(f"compute-optimal allocation, law {opt.law}" + (f" (group {opt.group})" if opt.group else "")
-          + f", at C = {opt.flops:.4g} FLOPs with C = {opt.k:g}*{n_col}*{d_col} ({opt.method}):")
+          + f", at C = {opt.flops:.4g} FLOPs with C = {opt.k:g}*{n_col}*{d_col} ({opt.method}; "
+          + ("largest" if opt.direction == "maximize" else "smallest") + f" predicted {opt.target}):")
     print(line(n_col + "*", n_col))
     print(line(d_col + "*", d_col))
     print(line(opt.target + "*", opt.target))

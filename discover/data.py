@@ -3,6 +3,10 @@
 Every problem is reported as a one-line :class:`DataError` that names the
 column, the row and the value, because researchers feed the tool CSVs from
 many sources and need to know what to fix.
+
+One module, though long: loading, validation and the derived columns share one
+notion of what a usable column is, and the checks only hold if they run in
+one order on one table.
 """
 
 from __future__ import annotations
@@ -99,9 +103,6 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError("reading Parquet needs pyarrow: pip install 'discover[parquet]'") from None
     except Exception as err:  # noqa: BLE001 - pyarrow raises many types for corrupt files
         raise DataError(f"table {path.name} is not a readable Parquet file: {str(err).splitlines()[0]}") from None
-    for c in frame.columns:
-        if frame[c].map(lambda v: isinstance(v, (list, dict, np.ndarray))).any():
-            raise DataError(f"column {c!r} in {path.name} holds nested values (lists or structs); flatten it first")
     if frame.empty:
         raise DataError(f"table {path.name} has no rows")
     frame.columns = [str(c) for c in frame.columns]
@@ -128,6 +129,8 @@ class Dataset:
     weight: str | None = None
     name: str = "table"
     derived: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # what a user must know about the table (shown as warnings)
+    direction: str = "minimize"  # "maximize" for a score (accuracy): optimal allocation seeks its maximum
 
     @property
     def n_rows(self) -> int:
@@ -175,6 +178,7 @@ class Dataset:
             "n_groups": None if self.group is None else int(self.frame[self.group].nunique()),
             "weight": self.weight,
             "derived": dict(self.derived),
+            "direction": self.direction,
             "hash": self.hash(),
         }
 
@@ -221,11 +225,16 @@ def load_dataset(
         frame[col] = numeric_column(frame, col)
     if weight and (frame[weight] < 0).any():
         raise DataError(f"weight column {weight!r} has negative values")
+    if weight and not frame[weight].sum() > 0:
+        raise DataError(f"weight column {weight!r} sums to zero: no row would count in a fit; give some rows weight")
     y = frame[target].to_numpy(dtype=float)
     if len(y) < 2:
         raise DataError(f"table has only {len(y)} row{'' if len(y) == 1 else 's'}; fitting a law needs several runs")
     if np.nanmax(np.abs(y)) > 1e250:
         raise DataError(f"target {target!r} has values too large to fit (|y| up to {np.nanmax(np.abs(y)):.3g})")
+    if 0 < np.nanmax(np.abs(y)) < 1e-250:
+        raise DataError(f"target {target!r} has values too small to fit (|y| at most {np.nanmax(np.abs(y)):.3g}); "
+                        f"rescale it (e.g. multiply by a power of ten)")
     if np.ptp(y) == 0:
         raise DataError(f"target {target!r} is constant (every value is {y[0]:g}); there is nothing to fit")
     for f in features:
@@ -235,6 +244,11 @@ def load_dataset(
         if np.array_equal(x, y):
             raise DataError(f"feature {f!r} is identical to the target {target!r}")
     if group is not None:
+        _nested(frame, group)
+        missing = frame[group].isna()
+        if missing.any():
+            raise DataError(f"group column {group!r} has {int(missing.sum())} missing cells (first at row "
+                            f"{int(np.flatnonzero(missing.to_numpy())[0]) + 1}); fill them or drop those rows")
         frame[group] = frame[group].astype(str)
         per = frame.groupby(group)[target].agg(lambda s: s.max() - s.min())
         flat = per[per == 0]
@@ -242,7 +256,40 @@ def load_dataset(
             raise DataError(f"target {target!r} is constant within every group of {group!r}")
     cols = list(dict.fromkeys([c for c in [*features, target, group, weight, *keep, *derived] if c]))
     return Dataset(frame=frame[cols].reset_index(drop=True), target=target, features=features,
-                   group=group, weight=weight, name=name or default_name, derived=derived)
+                   group=group, weight=weight, name=name or default_name, derived=derived,
+                   notes=table_notes(frame, target, features))
+
+
+#: The design's condition number in log space above which features are collinear: their effects cannot be
+#: told apart by any law (a float64 fit resolves about 1e-8 of a spread, so 1e6 leaves no usable digits).
+COLLINEAR_CONDITION = 1e6
+
+
+def table_notes(frame: pd.DataFrame, target: str, features: Sequence[str]) -> list[str]:
+    """What a user must know before reading the laws: zeros that move the errors off the log scale,
+    features whose effects the rows cannot separate."""
+    notes = []
+    y = frame[target].to_numpy(dtype=float)
+    zeros = int(np.sum(y == 0))
+    if zeros and np.all(y >= 0):
+        notes.append(f"target {target!r} has {zeros} zero value{'s' if zeros > 1 else ''}: errors are measured on "
+                     f"the target itself (RMSE), not on its log, and laws are fitted on raw residuals")
+    if len(features) >= 2:
+        cols = []
+        for f in features:
+            x = frame[f].to_numpy(dtype=float)
+            cols.append(np.log(x) if np.all(x > 0) else x)
+        Z = np.column_stack(cols)
+        Z = Z - Z.mean(axis=0)
+        sd = Z.std(axis=0)
+        if np.all(sd > 0):
+            _, s, vt = np.linalg.svd(Z / sd, full_matrices=False)
+            if s[-1] <= s[0] / COLLINEAR_CONDITION:
+                involved = [f for f, w in zip(features, vt[-1]) if abs(w) > 0.1]
+                notes.append(f"features {', '.join(involved)} are collinear in log space (condition "
+                             f"{s[0] / max(s[-1], 1e-300):.2g}): no law can tell their effects apart, so their "
+                             f"exponents are not identified, nor is an allocation of compute between them")
+    return notes
 
 
 #: Between the values of the columns of a group named by several columns: "NMT | log_perplexity | 6 Enc".
@@ -311,7 +358,14 @@ def _require_column(frame: pd.DataFrame, col: str):
         raise DataError(f"column {col!r} is not in the table{hint}")
 
 
+def _nested(frame: pd.DataFrame, col: str) -> None:
+    """A column that holds lists or structs (Parquet) cannot be a feature, target, weight or group."""
+    if frame[col].dtype == object and frame[col].map(lambda v: isinstance(v, (list, dict, np.ndarray))).any():
+        raise DataError(f"column {col!r} holds nested values (lists or structs); flatten it first")
+
+
 def numeric_column(frame: pd.DataFrame, col: str) -> pd.Series:
+    _nested(frame, col)
     s = frame[col]
     if s.dtype == bool:
         raise DataError(f"column {col!r} is boolean, not numeric")

@@ -18,6 +18,7 @@ has to evaluate an unbounded number (mpmath would happily try to build
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 import re
 import warnings
@@ -68,17 +69,28 @@ _FLOAT_FUNCTIONS = {
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+#: Identifiers a table column may not take inside formulas: the formula language's functions, Python's
+#: keywords, and the names numeric code generated from a formula calls or reads (a column named ``log``
+#: would hide NumPy's log). Such a column is known by its name with ``_`` appended (``exp_``).
+RESERVED = frozenset({*FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "numpy", "np", "math", "builtins",
+                      "pi", "e", "nan", "inf", "I", "oo", "zoo", "amin", "amax", "minimum", "maximum", "where",
+                      "select", "logaddexp", "power", "sin", "cos", "arctan", "sign", "absolute"})
+
+
 def symbol_name(column: str) -> str:
     """The identifier a table column is known by inside formulas.
 
     Column names such as ``gab-validation/CrossEntropyLoss`` are not identifiers;
-    they are mapped to one by replacing every other character with ``_``.
+    they are mapped to one by replacing every other character with ``_``; a name
+    in :data:`RESERVED` gets a ``_`` appended.
     """
     name = re.sub(r"[^A-Za-z0-9_]", "_", str(column))
     if not name or name[0].isdigit():
         name = "x_" + name
     if name.startswith("__"):
         name = "x" + name
+    if name in RESERVED or name.startswith("_"):
+        name = name + "_" if not name.startswith("_") else "x" + name
     return name
 
 
@@ -205,6 +217,9 @@ class _Builder:
             return self.numeric(sympy.Integer(value), float(value))
         if not math.isfinite(value):
             self.fail("non-finite number")
+        if value.is_integer() and 1e6 <= abs(value) <= 1e15:
+            # a round scale written short (1.3e10) is the integer it names, as printed (_TextPrinter)
+            return self.numeric(sympy.Integer(int(value)), value)
         return self.numeric(sympy.Float(value), value)
 
     def symbol(self, ident: str) -> sympy.Expr:
@@ -301,11 +316,25 @@ class _TextPrinter(StrPrinter):
     def _print_Exp1(self, expr):
         return "exp(1)"
 
+    def _print_Integer(self, expr):
+        # a round scale of seven digits or more reads 1.3e10, not 13000000000 (read back as the integer)
+        n = int(expr)
+        if 10**6 <= abs(n) <= 10**15 and n % 1000 == 0:
+            text = next(t for t in (f"{float(n):.{p}e}" for p in range(17)) if float(t) == n)
+            mantissa, exp = text.split("e")
+            return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
+        return super()._print_Integer(expr)
+
     def _print_Float(self, expr):
         # the shortest text that reads back to the same float64 (sstr keeps 15 digits, so
-        # 1.7976931348623157e308 would come back as inf and 1/3. as another number)
+        # 1.7976931348623157e308 would come back as inf and 1/3. as another number); a large or
+        # small one in scientific notation, so a scale reads 1.3e+10, not 13000000000.0
         value = float(expr)
-        return repr(value) if expr._prec <= 53 and math.isfinite(value) else super()._print_Float(expr)
+        if expr._prec > 53 or not math.isfinite(value):
+            return super()._print_Float(expr)
+        if value != 0 and not 1e-4 <= abs(value) < 1e6:
+            return next(t for t in (f"{value:.{p}e}" for p in range(17)) if float(t) == value)
+        return repr(value)
 
     def _print_NumberSymbol(self, expr):
         return repr(float(expr))

@@ -17,6 +17,8 @@ form and its JSON form change together whenever a law learns something new.
 from __future__ import annotations
 
 import dataclasses
+import html
+import keyword
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +26,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 
+from . import schema
 from .errors import DataError
 from .formula import make_symbol, parse_formula, symbol_name, to_text
 
@@ -79,23 +83,21 @@ class Param:
         }
 
     @classmethod
-    def from_dict(cls, name: str, data: Mapping) -> "Param":
+    def from_dict(cls, name: str, data: Mapping, where: str = "param") -> "Param":
+        data = schema.mapping(data, where)
         return cls(
             name=name,
-            lower=_unnum(data.get("lower", -math.inf)),
-            upper=_unnum(data.get("upper", math.inf)),
-            init=tuple(float(v) for v in data.get("init", ())),
-            published=None if data.get("published") is None else float(data["published"]),
-            log_scale=bool(data.get("log_scale", False)),
+            lower=schema.number(data.get("lower", -math.inf), f"{where}.lower", finite=False),
+            upper=schema.number(data.get("upper", math.inf), f"{where}.upper", finite=False),
+            init=tuple(schema.number(v, f"{where}.init[{i}]")
+                       for i, v in enumerate(schema.sequence(data.get("init", []), f"{where}.init"))),
+            published=schema.number(data.get("published"), f"{where}.published", optional=True),
+            log_scale=schema.flag(data.get("log_scale"), f"{where}.log_scale", default=False),
         )
 
 
 def _num(x: float):
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
-
-
-def _unnum(x) -> float:
-    return float(x)
 
 
 class _softplus(sympy.Function):
@@ -127,6 +129,15 @@ def compile_numpy(args: Sequence[sympy.Symbol], expr):
     where :func:`_stable` knows how."""
     stable = [_stable(e) for e in expr] if isinstance(expr, (list, tuple)) else _stable(expr)
     return sympy.lambdify(list(args), stable, modules=[{"_softplus": lambda u: np.logaddexp(0.0, u)}, "numpy"])
+
+
+#: How a law draws itself (``Law.plot``): set by :mod:`discover.report`, where the figures live.
+PLOTTERS: dict = {}
+
+
+def register_plotter(fn) -> None:
+    """Called by :mod:`discover.report` on import: ``fn(law, data, target=None, x=None)`` draws a law."""
+    PLOTTERS["law"] = fn
 
 
 @dataclass(frozen=True)
@@ -246,7 +257,7 @@ class Law:
 
     @property
     def latex(self) -> str:
-        return sympy.latex(self.expr)
+        return self.to_latex()
 
     @property
     def published(self) -> dict[str, float] | None:
@@ -358,29 +369,102 @@ class Law:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Law":
-        """Read a law back (from results.json): the expression goes through the safe parser."""
-        try:
-            variables = [str(v) for v in data["variables"]]
-            expr = parse_formula(str(data["expression"]), name=f"law {data.get('name')!r}")
-            params = {n: Param.from_dict(n, p) for n, p in dict(data.get("params", {})).items()}
-        except (KeyError, TypeError, AttributeError) as err:
-            raise DataError(f"law entry is malformed: missing or bad field {err}") from None
-        constants = data.get("constants")
-        if constants is not None:
-            constants = _floats(constants)
+    def from_dict(cls, data: Mapping, where: str = "law") -> "Law":
+        """Read a law back (from results.json): every field checked, the expression through the safe parser."""
+        data = schema.mapping(data, where)
+        expression = schema.text(data.get("expression"), f"{where}.expression")
+        variables = [schema.text(v, f"{where}.variables[{i}]")
+                     for i, v in enumerate(schema.sequence(data.get("variables"), f"{where}.variables"))]
+        expr = parse_formula(expression, name=f"law {data.get('name')!r}")
+        params = {str(n): Param.from_dict(str(n), p, f"{where}.params.{n}")
+                  for n, p in schema.mapping(data.get("params", {}), f"{where}.params").items()}
+        shared = [schema.text(v, f"{where}.shared[{i}]")
+                  for i, v in enumerate(schema.sequence(data.get("shared", []), f"{where}.shared"))]
         return cls(
-            name=str(data.get("name", data["expression"])),
+            name=schema.text(data.get("name", expression), f"{where}.name"),
             expr=expr,
             variables=tuple(variables),
             params=params,
-            provenance=str(data.get("provenance", "user")),
-            citation=data.get("citation"),
-            description=str(data.get("description", "")),
-            constants=constants,
-            group=data.get("group"),
-            shared=tuple(data.get("shared", ())),
+            provenance=schema.text(data.get("provenance", "user"), f"{where}.provenance"),
+            citation=schema.text(data.get("citation"), f"{where}.citation", optional=True),
+            description=schema.text(data.get("description", ""), f"{where}.description"),
+            constants=schema.constants(data.get("constants"), f"{where}.constants"),
+            group=schema.text(data.get("group"), f"{where}.group", optional=True),
+            shared=tuple(shared),
         )
+
+    # ------------------------------------------------------------ export
+    def to_sympy(self, values: bool = False) -> sympy.Expr:
+        """The law's SymPy expression; with ``values=True`` the fitted constants substituted (one set
+        of constants only: a law fitted per group has one per group)."""
+        if not values:
+            return self.expr
+        return self.expr.xreplace({make_symbol(n): sympy.Float(v) for n, v in self._single_constants().items()})
+
+    def to_latex(self, values: bool = False, digits: int = 4) -> str:
+        """LaTeX of the law (``values=True``: with its fitted constants to ``digits`` significant
+        digits). A variable named by a word (``params``, ``data_size``) is set upright, as a paper sets
+        it, not as a product of italic letters."""
+        names = {}
+        for sym in self.expr.free_symbols:
+            v, base = sym.name, sym.name.split("_")[0]
+            if v in self.variables and len(base) > 1 and not sympy.latex(sympy.Symbol(base)).startswith("\\"):
+                names[sym] = r"\mathrm{" + v.replace("_", r"\_") + "}"  # a word, not a Greek letter
+        expr = self.expr
+        if values:
+            expr = expr.xreplace({make_symbol(n): sympy.Float(float(f"{v:.{digits}g}"), digits)
+                                  for n, v in self._single_constants().items()})
+        return sympy.latex(expr, symbol_names=names, full_prec=False)
+
+    def to_python(self, name: str = "law") -> str:
+        """The text of a standalone NumPy function computing the fitted law (to paste into a paper's code).
+
+        Its arguments are the law's variables (arrays); a law fitted per group takes ``group`` too and
+        holds a table of every group's constants."""
+        if self.constants is None:
+            raise DataError(f"law {self.name} has no fitted constants; fit it first")
+        for v in (*self.variables, *self.params, name):
+            if not v.isidentifier() or keyword.iskeyword(v):
+                raise DataError(f"law {self.name}: {v!r} is not a Python name, so the law cannot be written as Python")
+        body = NumPyPrinter({"fully_qualified_modules": True}).doprint(self.expr)
+        lines = [f"def {name}({', '.join(self.variables)}{', group' if self.grouped else ''}):",
+                 f'    """{self.formula} (fitted by discover{", per group" if self.grouped else ""})."""',
+                 "    import numpy"]
+        if self.grouped:
+            table = {str(g): {n: float(v[n]) for n in self.params} for g, v in self.constants.items()}
+            lines.append(f"    constants = {table!r}[str(group)]")
+            lines += [f"    {n} = constants[{n!r}]" for n in self.params]
+        else:
+            lines += [f"    {n} = {float(self.constants[n])!r}" for n in self.params]
+        lines.append(f"    return {body}")
+        return "\n".join(lines) + "\n"
+
+    def plot(self, data, target: str | None = None, x: str | None = None):
+        """A matplotlib Figure of the fitted law on a table's rows (against ``x``, its first variable by
+        default), with the observed ``target`` when given."""
+        if self.constants is None:
+            raise DataError(f"law {self.name} has no fitted constants; fit it first")
+        return PLOTTERS["law"](self, data, target=target, x=x)
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex}$"
+
+    def _repr_html_(self) -> str:
+        rows = ""
+        if self.constants is not None and not self.grouped:
+            rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{float(v):.6g}</td></tr>" for k, v in self.constants.items())
+            rows = f"<table><tr><th>constant</th><th>value</th></tr>{rows}</table>"
+        elif self.grouped:
+            rows = f"<p>constants for {len(self.constants)} groups (<code>law.constants</code>)</p>"
+        return (f"<div><b>{html.escape(self.name)}</b> <small>({html.escape(self.provenance)})</small>"
+                f"<p>$${self.latex}$$</p><p><code>{html.escape(self.formula)}</code></p>{rows}</div>")
+
+    def _single_constants(self) -> Mapping[str, float]:
+        if self.constants is None:
+            raise DataError(f"law {self.name} has no fitted constants; fit it first")
+        if self.grouped:
+            raise DataError(f"law {self.name} has constants per group; substitute one group's yourself")
+        return self.constants
 
     def __getstate__(self):
         """Pickle without the compiled function (it is rebuilt on first use), so laws can
@@ -400,15 +484,6 @@ def _plain(obj):
     if isinstance(obj, Mapping):
         return {str(k): _plain(v) for k, v in obj.items()}
     return float(obj)
-
-
-def _floats(obj):
-    if isinstance(obj, Mapping):
-        return {str(k): _floats(v) for k, v in obj.items()}
-    try:
-        return float(obj)
-    except (TypeError, ValueError):
-        raise DataError(f"constant value {obj!r} is not a number") from None
 
 
 def expression_complexity(expr: sympy.Expr) -> int:

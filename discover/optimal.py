@@ -1,5 +1,7 @@
 """Compute-optimal allocation: the model size N* and data D* that minimise a
-fitted law's predicted loss at a compute budget C = k·N·D (k = 6 by default).
+fitted law's predicted loss at a compute budget C = k·N·D (k = 6 by default),
+or maximise it when the result's target is a score (``Result.direction``:
+an accuracy has its optimum at its largest value).
 
 Any fitted law whose variables include a model-size column (role ``N``) and a
 data column (role ``D``) can be used; roles are recognised from the table's
@@ -179,6 +181,7 @@ class Optimum:
     group: str | None = None
     fixed: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    direction: str = "minimize"  # "maximize": the allocation with the largest predicted score
 
     def to_dict(self) -> dict:
         n_col, d_col = self.columns["N"], self.columns["D"]
@@ -191,6 +194,7 @@ class Optimum:
             self.target: self.loss,
             "tokens_per_param": self.d / self.n,
             "method": self.method,
+            "direction": self.direction,
             "intervals": self.intervals,
             "level": self.level,
             "n_bootstrap": self.n_draws,
@@ -207,11 +211,12 @@ class Optimum:
 
 
 class _Solver:
-    def __init__(self, st: Setup, k: float, analytic: bool = True):
+    def __init__(self, st: Setup, k: float, analytic: bool = True, maximize: bool = False):
         self.st, self.k = st, k
+        self.sign = -1.0 if maximize else 1.0  # the optimum of an accuracy is its maximum
         law = st.law
         terms = chinchilla_terms(law, st.n_var, st.d_var, other=[v for v in law.variables if v not in (st.n_var, st.d_var)])
-        if not analytic:
+        if not analytic or maximize:
             terms = None
         self.analytic = _AnalyticForm(law, terms) if terms is not None else None
 
@@ -240,16 +245,17 @@ class _Solver:
         if not hi > lo:
             raise DataError(f"compute budget {C:g} is too small for any N, D >= 1 with C = {self.k:g}·N·D")
         x = np.linspace(lo, hi, _GRID)
-        f = self.loss_at(np.exp(x), C, constants)
+        f = self.sign * self.loss_at(np.exp(x), C, constants)
         f = np.where(np.isfinite(f), f, np.inf)
         if not np.any(np.isfinite(f)):
             raise DataError(f"law {self.st.law.name} gives no finite prediction along C = {self.k:g}·N·D at C = {C:g}")
         i = int(np.argmin(f))
         if i == 0 or i == len(x) - 1:
             edge = "N = 1" if i == 0 else "D = 1"
+            moves = "rising" if self.sign < 0 else "falling"
             raise DataError(f"law {self.st.law.name} has no interior compute-optimal point at C = {C:g}: "
-                            f"its predicted loss keeps falling towards {edge}")
-        res = minimize_scalar(lambda t: float(self.loss_at(np.exp(t), C, constants)[0]),
+                            f"its prediction keeps {moves} towards {edge}")
+        res = minimize_scalar(lambda t: self.sign * float(self.loss_at(np.exp(t), C, constants)[0]),
                               bounds=(x[i - 1], x[i + 1]), method="bounded", options={"xatol": 1e-10})
         t = float(res.x) if res.success and res.fun <= f[i] else float(x[i])
         n = math.exp(t)
@@ -294,7 +300,8 @@ def _draws(samples) -> list[dict]:
 def compute_optimal(result, flops: float, *, law: str | None = None, group: str | None = None,
                     k: float = DEFAULT_K, interval: float = 0.95, span: float = 100.0, n_budgets: int = 9,
                     fixed: Mapping[str, float] | None = None, method: str = "auto") -> Optimum:
-    """Compute-optimal N*, D* and predicted loss for a fitted law at budget ``flops``.
+    """Compute-optimal N*, D* and predicted target for a fitted law at budget ``flops``: the smallest
+    predicted loss, or the largest predicted score when ``result.direction`` is ``"maximize"``.
 
     ``result`` is a :class:`discover.Result` (``law`` names one of its laws; the
     recommended one by default). ``k`` is the FLOPs per parameter per token
@@ -322,14 +329,21 @@ def compute_optimal(result, flops: float, *, law: str | None = None, group: str 
     if not scored.ok:
         raise DataError(f"law {scored.law.name} did not fit ({scored.status}); choose another with --law")
     st = setup(scored.law, result.features, fixed)
+    n_col, d_col = st.columns[st.n_var], st.columns[st.d_var]
+    collinear = [w for w in result.warnings if "collinear" in str(w) and n_col in str(w) and d_col in str(w)]
+    if collinear:
+        raise DataError(f"{n_col} and {d_col} were collinear in the fitted runs, so no allocation of compute between "
+                        f"them is identified (the law's exponents for them are not); fit on runs that vary them apart")
     constants, draws = _constants_for(scored, group)
-    solver = _Solver(st, k, analytic=method == "auto")
+    maximize = result.direction == "maximize"
+    solver = _Solver(st, k, analytic=method == "auto", maximize=maximize)
     n, loss, method = solver.solve(C, constants)
     d = C / (k * n)
     n_col, d_col = st.columns[st.n_var], st.columns[st.d_var]
     opt = Optimum(law=scored.law.name, flops=C, k=k, n=n, d=d, loss=loss, method=method,
                   columns={"N": n_col, "D": d_col}, target=result.target or "loss", group=group,
-                  fixed={st.columns[v]: val for v, val in st.fixed.items()})
+                  fixed={st.columns[v]: val for v, val in st.fixed.items()},
+                  direction="maximize" if maximize else "minimize")
 
     budgets = np.geomspace(C / span, C * span, max(3, int(n_budgets)))
     ns = np.array([solver.solve(float(c), constants)[0] for c in budgets])

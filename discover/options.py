@@ -114,8 +114,11 @@ class TableSpec(Settings):
     split: str | None = None
     val_frac: float = DEFAULT_VAL_FRAC
     name: str | None = None
+    direction: str | None = None  # "minimize" (a loss) or "maximize" (an accuracy); None: from the target's name
 
     def __post_init__(self):
+        if self.direction not in (None, "minimize", "maximize"):
+            raise SettingError("direction", f"must be 'minimize' or 'maximize', got {self.direction!r}")
         if not isinstance(self.target, str) or not self.target:
             raise DataError("no target given; name the target column")
         feats = _names(self.features, "features")
@@ -162,13 +165,15 @@ class FitOptions(Settings):
 
 @dataclass(frozen=True)
 class SearchOptions(Settings):
-    """Which engines search, for how long, and whether the catalog laws compete."""
+    """Which engines search, for how long, whether the catalog laws compete, and how many constants a
+    candidate may have (``max_constants``: every candidate, per group for a grouped law)."""
 
     engines: tuple[str, ...] = ("grammar",)
     time_budget: float = 300.0
     max_forms: int | None = None
     engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     catalog: bool = True
+    max_constants: int | None = None
 
     def __post_init__(self):
         engines = _names(self.engines, "engines")
@@ -194,6 +199,8 @@ class SearchOptions(Settings):
         object.__setattr__(self, "engine_options", opts)
         if not isinstance(self.catalog, bool):
             raise SettingError("catalog", f"must be True or False, got {self.catalog!r}")
+        if self.max_constants is not None:
+            object.__setattr__(self, "max_constants", _int(self.max_constants, "max_constants", 1))
 
     def options_for(self, engine: str) -> dict:
         """The options an engine is built with (``max_forms`` goes to the grammar engine)."""

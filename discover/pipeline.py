@@ -18,8 +18,9 @@ from .errors import DataError
 from .options import FitOptions, SearchOptions, TableSpec
 from .resolve import resolve_laws
 from .result import Result, Scored
-from .scoring import check_rows, score_candidates
-from .select import rank
+from .scoring import check_rows, forecast_spread, merge_same_functions, score_candidates
+from .roles import target_direction
+from .select import Ranking, rank
 from .splits import Split, make_split
 
 FIT_PROTOCOL = "val metrics from a fit on train rows; train/test metrics from a refit on train+val rows"
@@ -40,6 +41,7 @@ def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
     keep = [c for c in dict.fromkeys(wanted) if c in frame.columns and c not in (table.target, table.group)]
     ds = load_dataset(frame, target=table.target, features=list(table.features), group=table.group,
                       weight=table.weight, derive=table.derive or None, keep=keep, name=table.name or default_name)
+    ds.direction = table.direction or target_direction(table.target)
     return ds, make_split(ds, split, seed=seed, val_frac=table.val_frac)
 
 
@@ -58,23 +60,36 @@ def run_record(table: TableSpec, options: FitOptions, *, search: SearchOptions |
     return out
 
 
+def selection_record(ranking: Ranking, dataset: Dataset, split: Split) -> dict:
+    """How the recommended law was chosen, and whether the laws the rows cannot tell apart agree
+    on the forecast, for results.json and the terminal."""
+    c, laws = ranking.choice, ranking.laws
+    return {"rule": split.selection, "folds": {f.name: f.n_eval for f in split.folds}, "reason": c.reason,
+            "catalog_default": None if c.default is None else laws[c.default].law.name,
+            "as_good_as_best": [laws[i].law.name for i in c.as_good_as_best],
+            "forecast": forecast_spread(laws, c.recommended, c.as_good_as_best, dataset, split, dataset.target_positive)}
+
+
 def build_result(scored: list[Scored], dataset: Dataset, split: Split, *, engines=(), warnings=(), options=None,
                  timing=None, tolerance=0.02) -> Result:
-    """Rank the scored laws and wrap them, with the run's description, in a Result."""
-    ranked, rec, front = rank(scored, dataset.target_positive, tolerance=tolerance)
+    """Merge laws that are one function, rank them and wrap them, with the run's description, in a Result."""
+    ranking = rank(merge_same_functions(scored, dataset, split), dataset.target_positive, tolerance=tolerance)
+    ranked, rec = ranking.laws, ranking.recommended
     return Result(
         laws=ranked,
         recommended=rec,
+        selection=selection_record(ranking, dataset, split),
         dataset=dataset.describe(),
         split=split.describe(),
         target=dataset.target,
         features=list(dataset.features),
         group=dataset.group,
         log_space=dataset.target_positive,
+        direction=dataset.direction,
         engines=list(engines),
-        warnings=list(warnings),
+        warnings=[*dataset.notes, *split.notes, *warnings],
         options=dict(options or {}),
-        pareto=front,
+        pareto=ranking.pareto,
         timing=dict(timing or {}),
     )
 
@@ -83,7 +98,7 @@ def fit(data, *, target: str, features, group: str | None = None, weight: str | 
         split: str | None = None, laws=None, published: bool = False, seed: int = 0, delta: float | None = None,
         bootstrap: int = 100, shared: Sequence[str] = (), derive: Mapping[str, str] | None = None,
         bind: Mapping[str, str] | None = None, val_frac: float = 0.15, tolerance: float = 0.02,
-        progress: Callable | None = None, name: str | None = None) -> Result:
+        progress: Callable | None = None, name: str | None = None, direction: str | None = None) -> Result:
     """Refit and score fixed laws (catalog names, formulas or Law objects) on a table of runs.
 
     ``laws=None`` takes every catalog law whose variables bind to the features.
@@ -93,7 +108,7 @@ def fit(data, *, target: str, features, group: str | None = None, weight: str | 
     :class:`~discover.options.FitOptions`; :func:`run_fit` takes those directly.
     """
     table = TableSpec(target=target, features=features, group=group, weight=weight, derive=derive or {},
-                      split=split, val_frac=val_frac, name=name)
+                      split=split, val_frac=val_frac, name=name, direction=direction)
     options = FitOptions(seed=seed, delta=delta, bootstrap=bootstrap, shared=shared, tolerance=tolerance)
     return run_fit(data, table, options, laws=laws, published=published, bind=bind, progress=progress)
 
@@ -103,7 +118,8 @@ def run_fit(data, table: TableSpec, options: FitOptions, *, laws=None, published
     """:func:`fit` with its settings as objects."""
     t0 = time.perf_counter()
     dataset, sp = prepare(data, table, seed=options.seed)
-    candidates = resolve_laws(laws, dataset, bind=bind)
+    warnings: list[str] = []
+    candidates = resolve_laws(laws, dataset, bind=bind, notes=warnings)
     if published:
         with_pub = [law for law in candidates if law.published is not None]
         if not with_pub:
@@ -113,7 +129,6 @@ def run_fit(data, table: TableSpec, options: FitOptions, *, laws=None, published
     if not candidates:
         raise DataError(f"no catalog law applies to features {list(dataset.features)}; pass a formula with --law")
     check_rows(dataset, sp, candidates)
-    warnings: list[str] = []
     scored = score_candidates(candidates, dataset, sp, options, published=published, progress=progress,
                               warnings=warnings)
     return build_result(scored, dataset, sp, warnings=warnings, options=run_record(table, options, published=published),

@@ -9,6 +9,7 @@ stage sees only laws over the table's own columns.
 
 from __future__ import annotations
 
+import difflib
 from typing import Mapping
 
 from . import catalog
@@ -18,8 +19,10 @@ from .formula import parse_formula, symbol_name
 from .law import Law
 
 
-def resolve_laws(laws, dataset: Dataset, *, bind: Mapping[str, str] | None = None) -> list[Law]:
-    """Turn catalog names, formula strings and Law objects into laws over the table's columns."""
+def resolve_laws(laws, dataset: Dataset, *, bind: Mapping[str, str] | None = None,
+                 notes: list | None = None) -> list[Law]:
+    """Turn catalog names, formula strings and Law objects into laws over the table's columns;
+    ``notes`` collects a line for each formula name that looks like a misspelt column."""
     feats = [symbol_name(f) for f in dataset.features]
     if laws is None or laws == [] or laws == "all":
         out = catalog.applicable(dataset.features, target=dataset.target)
@@ -43,7 +46,7 @@ def resolve_laws(laws, dataset: Dataset, *, bind: Mapping[str, str] | None = Non
         elif _looks_like_name(text):
             catalog.get(text)  # raises a DataError with close matches
         else:
-            out.append(formula_law(text, dataset))
+            out.append(formula_law(text, dataset, notes))
     for law in out:
         check_positive_for_law(dataset, law)
     return out
@@ -53,14 +56,24 @@ def _looks_like_name(text: str) -> bool:
     return text.replace("_", "").replace("-", "").isalnum() and not any(ch in text for ch in "+-*/^()")
 
 
-def formula_law(text: str, dataset: Dataset) -> Law:
-    """A user formula: variables are the feature columns it mentions, constants the rest."""
+def formula_law(text: str, dataset: Dataset, notes: list | None = None) -> Law:
+    """A user formula: variables are the feature columns it mentions, constants the rest. The target
+    itself is no variable (an error); a constant named almost like a column is said in ``notes``."""
     expr = parse_formula(text, name="law")
     names = {str(s) for s in expr.free_symbols}
     feats = [symbol_name(f) for f in dataset.features]
     used = [f for f in feats if f in names]
+    target = symbol_name(dataset.target)
+    if target in names:
+        raise DataError(f"law {text!r} uses the target {dataset.target!r} as a variable; a law predicts the target "
+                        f"from the features {dataset.features}")
     if not used:
         raise DataError(f"law {text!r} uses none of the features {dataset.features}")
+    for n in sorted(names - set(feats)):
+        close = difflib.get_close_matches(n, feats, n=1, cutoff=0.8)
+        if close and notes is not None:
+            notes.append(f"law {text!r}: {n!r} is not a feature, so it is fitted as a constant "
+                         f"(did you mean {close[0]!r}?)")
     return Law.from_formula(expr, used, name=text, provenance="user formula")
 
 

@@ -3,6 +3,9 @@
 results.json is the contract other tools read (see DESIGN.md). It is written
 atomically (temp file + rename) so a killed process never leaves half a file,
 and it is read back through the safe formula parser, never ``eval``.
+
+One module, though long: the writer and the reader are one contract with
+results.json and must change together, field for field.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .data import group_column, group_parts
+from .data import group_column, group_parts, needs_positive
+from . import schema
 from .errors import DataError
 from .formula import symbol_name
 from .law import Law
 from .score import error_of
 from .version import __version__
 
-SCHEMA_VERSION = "1.0"
+#: A law's flag: it has no finite (positive) prediction at some test row's inputs, so it cannot forecast there.
+NO_FORECAST = "no forecast"
+SCHEMA_VERSION = "1.1"  # 1.1: "selection" (how the law was chosen) and the "select" metrics
 
 
 @dataclass
@@ -43,6 +49,8 @@ class Scored:
     forecast: dict | None = None
     mode: str = "refit"  # "refit" or "published"
     at_bounds: list = field(default_factory=list)
+    flags: list = field(default_factory=list)  # why the law is not a clean candidate (see discover.select)
+    also: list = field(default_factory=list)  # laws merged into this one: the same function on the table
 
     @property
     def ok(self) -> bool:
@@ -70,27 +78,49 @@ class Scored:
             forecast=_clean(self.forecast),
             mode=self.mode,
             at_bounds=list(self.at_bounds),
+            flags=list(self.flags),
+            also=list(self.also),
         )
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Scored":
-        if not isinstance(d, Mapping):
-            raise DataError(f"results file: a law entry is a {type(d).__name__}, not an object")
-        law = Law.from_dict(d)
+    def from_dict(cls, d: Mapping, where: str = "law") -> "Scored":
+        d = schema.mapping(d, where)
+        law = Law.from_dict(d, where)
+        metrics = {str(k): dict(schema.mapping(v, f"{where}.metrics.{k}"))
+                   for k, v in schema.mapping(d.get("metrics") or {}, f"{where}.metrics").items()}
+        mode = schema.text(d.get("mode", "refit"), f"{where}.mode")
+        if mode not in ("refit", "published"):
+            raise schema.fail(f"{where}.mode", f"must be 'refit' or 'published', got {mode!r}")
+
+        def names(key):
+            return [schema.text(v, f"{where}.{key}[{i}]") for i, v in enumerate(schema.sequence(d.get(key, []), f"{where}.{key}"))]
+
         return cls(
             law=law,
-            metrics=dict(d.get("metrics") or {}),
-            converged=bool(d.get("converged", True)),
-            status=str(d.get("status", "ok")),
-            message=str(d.get("message", "")),
-            bic=_unnum(d.get("bic")),
-            intervals=d.get("intervals"),
-            samples=d.get("bootstrap"),
-            forecast=d.get("forecast"),
-            mode=str(d.get("mode", "refit")),
-            at_bounds=list(d.get("at_bounds", [])),
+            metrics=metrics,
+            converged=schema.flag(d.get("converged"), f"{where}.converged", default=True),
+            status=schema.text(d.get("status", "ok"), f"{where}.status"),
+            message=schema.text(d.get("message", ""), f"{where}.message"),
+            bic=_unnum(schema.number(d.get("bic"), f"{where}.bic", finite=False, optional=True)),
+            intervals=_optional_mapping(d.get("intervals"), f"{where}.intervals"),
+            samples=_optional_mapping(d.get("bootstrap"), f"{where}.bootstrap"),
+            forecast=_optional_mapping(d.get("forecast"), f"{where}.forecast"),
+            mode=mode,
+            at_bounds=names("at_bounds"),
+            flags=names("flags"),
+            also=names("also"),
         )
+
+
+def _direction(value) -> str:
+    if value not in ("minimize", "maximize"):
+        raise schema.fail("direction", f"must be 'minimize' or 'maximize', got {value!r}")
+    return value
+
+
+def _optional_mapping(value, where: str):
+    return None if value is None else dict(schema.mapping(value, where))
 
 
 def _num(x):
@@ -127,6 +157,17 @@ def _clean(obj):
     return obj
 
 
+#: How a result draws its figures (``Result.plot``) and shows itself in a notebook: set by
+#: :mod:`discover.report`, where the figures and the formulas as math live.
+VIEWS: dict = {}
+
+
+def register_views(plot, html) -> None:
+    """Called by :mod:`discover.report` on import: ``plot(result, kind, data, **kw)`` draws one of its
+    figures, ``html(result)`` renders it for a notebook."""
+    VIEWS.update(plot=plot, html=html)
+
+
 @dataclass
 class Result:
     """A ranked list of scored laws on one dataset and split."""
@@ -139,11 +180,13 @@ class Result:
     features: list[str]
     group: str | None = None
     log_space: bool = True
+    direction: str = "minimize"  # "maximize" for a score: the optimum sought is the largest prediction
     engines: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     pareto: list = field(default_factory=list)
     timing: dict = field(default_factory=dict)
+    selection: dict = field(default_factory=dict)  # how the recommended law was chosen (rule, folds, reason)
     status: str = "complete"  # or "interrupted: SIGINT" for best-so-far results of a stopped search
 
     # ---------------------------------------------------------------- views
@@ -164,13 +207,14 @@ class Result:
 
     @property
     def leaderboard(self) -> pd.DataFrame:
-        """One row a law: formula, constants, train/val/test metrics, complexity, provenance."""
+        """One row a law: formula (and as LaTeX), train/val/test metrics, complexity, provenance, flags."""
         rows = []
         for i, s in enumerate(self.laws):
             row = {
                 "rank": i + 1,
                 "name": s.law.name,
                 "formula": s.law.formula,
+                "latex": f"${s.law.latex}$",  # a notebook typesets it; a paper pastes it
                 "provenance": s.law.provenance,
                 "mode": s.mode,
                 "n_constants": s.law.n_constants,
@@ -181,9 +225,12 @@ class Result:
                 m = s.metrics.get(split) or {}
                 for k in ("rmse_log", "mape", "r2") if self.log_space else ("rmse", "mape", "r2"):
                     row[f"{split}_{k}"] = _float(m.get(k))
-            bt = s.metrics.get("backtest") or {}
-            row["backtest_" + ("rmse_log" if self.log_space else "rmse")] = _float(bt.get("rmse_log" if self.log_space else "rmse"))
+            key = "rmse_log" if self.log_space else "rmse"
+            for band in ("backtest", "select"):  # the band below validation; all held-out bands pooled
+                row[f"{band}_{key}"] = _float((s.metrics.get(band) or {}).get(key))
             row["bic"] = s.bic
+            row["flags"] = "; ".join(s.flags)
+            row["also"] = "; ".join(s.also)
             row["recommended"] = i == self.recommended
             rows.append(row)
         return pd.DataFrame(rows)
@@ -210,6 +257,11 @@ class Result:
         scored = self.get(law)
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         X = _columns_for(scored.law, frame, self.features)
+        for v, x in X.items():  # outside the law's domain: a power or log of a value that is not positive
+            if np.any(x <= 0) and needs_positive(scored.law.expr, v):
+                i = int(np.flatnonzero(x <= 0)[0])
+                raise DataError(f"law {scored.law.name} takes a power or log of {v}, so it needs {v} > 0 "
+                                f"(row {i + 1}: {x[i]:g})")
         groups = None
         if scored.law.grouped:
             col = self.group or scored.law.group
@@ -239,6 +291,7 @@ class Result:
             "features": list(self.features),
             "group": self.group,
             "log_space": self.log_space,
+            "direction": self.direction,
             "split": self.split,
             "engines": self.engines,
             "options": self.options,
@@ -247,6 +300,7 @@ class Result:
             "laws": [s.to_dict() for s in self.laws],
             "recommended": self.recommended,
             "pareto": self.pareto,
+            "selection": self.selection,
         })
 
     def to_json(self, path) -> Path:
@@ -268,30 +322,47 @@ class Result:
         version = str(data.get("schema_version", ""))
         if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
             raise DataError(f"results file has schema version {version!r}; this discover reads {SCHEMA_VERSION}")
-        laws = [Scored.from_dict(d) for d in data["laws"]]
-        rec = data.get("recommended")
-        if rec is not None and not (isinstance(rec, int) and 0 <= rec < len(laws)):
-            raise DataError(f"results file names recommended law {rec!r}, which is not in its list")
+        laws = [Scored.from_dict(d, f"laws[{i}]") for i, d in enumerate(data["laws"])]
+        features = [schema.text(v, f"features[{i}]")
+                    for i, v in enumerate(schema.sequence(data.get("features") or [], "features"))]
+        if not features:
+            raise schema.fail("features", "must name at least one feature")
         return cls(
             laws=laws,
-            recommended=rec,
-            dataset=dict(data.get("dataset") or {}),
-            split=dict(data.get("split") or {}),
-            target=str(data.get("target", "")),
-            features=list(data.get("features") or []),
-            group=data.get("group"),
-            log_space=bool(data.get("log_space", True)),
-            engines=list(data.get("engines") or []),
-            warnings=list(data.get("warnings") or []),
-            options=dict(data.get("options") or {}),
-            pareto=list(data.get("pareto") or []),
-            timing=dict(data.get("timing") or {}),
-            status=str(data.get("status", "complete")),
+            recommended=schema.index(data.get("recommended"), "recommended", len(laws)),
+            dataset=dict(schema.mapping(data.get("dataset") or {}, "dataset")),
+            split=dict(schema.mapping(data.get("split") or {}, "split")),
+            target=schema.text(data.get("target"), "target"),
+            features=features,
+            group=schema.text(data.get("group"), "group", optional=True),
+            log_space=schema.flag(data.get("log_space"), "log_space", default=True),
+            direction=_direction(data.get("direction", "minimize")),
+            engines=list(schema.sequence(data.get("engines") or [], "engines")),
+            warnings=[str(w) for w in schema.sequence(data.get("warnings") or [], "warnings")],
+            options=dict(schema.mapping(data.get("options") or {}, "options")),
+            pareto=list(schema.sequence(data.get("pareto") or [], "pareto")),
+            selection=dict(schema.mapping(data.get("selection") or {}, "selection")),
+            timing=dict(schema.mapping(data.get("timing") or {}, "timing")),
+            status=schema.text(data.get("status", "complete"), "status"),
         )
 
+    def plot(self, kind: str = "fit", data=None, **kw):
+        """One of the report's figures as a matplotlib Figure: ``fit``, ``forecast``, ``residuals``,
+        ``pareto`` or ``optimal`` (:func:`discover.report.plot`); ``data`` is the table of runs."""
+        return VIEWS["plot"](self, kind, data, **kw)
+
+    def _repr_html_(self) -> str:
+        return VIEWS["html"](self)
+
     def __repr__(self) -> str:
-        best = self.laws[self.recommended].law.name if self.recommended is not None else None
-        return f"Result({len(self.laws)} laws, recommended={best!r}, split={self.split.get('rule')!r})"
+        best = self.laws[self.recommended].law if self.recommended is not None else None
+        sizes = (self.split or {}).get("sizes") or {}
+        text = (f"Result: {len(self.laws)} laws on {self.dataset.get('name')} ({self.dataset.get('rows')} rows; "
+                f"train {sizes.get('train')}, val {sizes.get('val')}, test {sizes.get('test')})")
+        if best is None:
+            return text + "; no law could be fitted"
+        test = (self.laws[self.recommended].metrics.get("test") or {}).get("r2")
+        return text + f"\n  recommended: {best.formula}" + (f"  (test R² {test:.4g})" if test is not None else "")
 
 
 def _float(x):
@@ -348,6 +419,8 @@ def read_json(path: Path, what: str):
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"{what} is not valid JSON: {err}") from None
+    except ValueError as err:  # e.g. an integer of more digits than Python converts
+        raise DataError(f"{what} holds a value that cannot be read: {str(err).splitlines()[0]}") from None
 
 
 def write_json_atomic(path, obj) -> Path:

@@ -192,6 +192,18 @@ def match_role(column: str) -> str | None:
     return match_role_detail(column)[0]
 
 
+#: Words of a target's name that say it is a score to maximise (accuracy, BLEU ...); any other
+#: target (a loss, an error, a perplexity, bits per byte) is minimised.
+MAXIMISED = frozenset({"acc", "accuracy", "score", "f1", "bleu", "rouge", "exact", "em", "pass", "win", "reward",
+                       "auc", "precision", "recall", "correct", "success"})
+
+
+def target_direction(target: str) -> str:
+    """``"maximize"`` when the target's name says it is a score, else ``"minimize"``."""
+    words = set(re.split(r"[^a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", str(target)).lower()))
+    return "maximize" if words & MAXIMISED else "minimize"
+
+
 def roles_of(features) -> dict[str, str | None]:
     """``{column: role or None}`` for a list of feature columns."""
     return {f: match_role(f) for f in features}
@@ -207,4 +219,5 @@ def describe(role: str) -> str:
     return role
 
 
-__all__ = ["ROLES", "VARIADIC", "PROPORTION_PREFIXES", "match_role", "match_role_detail", "roles_of", "is_proportion", "describe"]
+__all__ = ["ROLES", "VARIADIC", "PROPORTION_PREFIXES", "match_role", "match_role_detail", "roles_of", "is_proportion",
+           "describe", "target_direction"]

@@ -29,11 +29,12 @@ from .candidate import Candidate, as_candidate
 from .data import Dataset
 from .errors import DataError
 from .fitting import fit_law
+from .flags import fit_flags
 from .law import Law
 from .options import FitOptions
-from .result import Scored, bootstrap_predictions
+from .result import NO_FORECAST, Scored, bootstrap_predictions
 from .score import bic, metrics
-from .splits import BACKTEST, TEST, TRAIN, VAL, Split
+from .splits import BACKTEST, SELECT, TEST, TRAIN, VAL, Split
 
 
 class ScoreStore(Protocol):
@@ -101,20 +102,13 @@ def score_candidate(candidate: Candidate | Law, dataset: Dataset, split: Split, 
         return res_scored
     warm = None
     try:
-        if len(val):
-            # an engine's per-group solution on these training rows, when it handed one (grammar, grouped)
-            sel = fit_on(split.rows(TRAIN), quick=True, warm=cand.group_starts if grouped else None)
-            if sel.law.constants is None:
-                return _failed(law, f"fit failed: {sel.message}")
-            m[VAL] = _band_metrics(y[val], predict(sel.law, val), log_space)
-            if grouped:
-                # one fit per group is the cost of grouped laws: the final fit (train + val rows)
-                # polishes each group's selection-fit solution instead of searching again
-                warm = sel.law.constants
-            backtest = _backtest(cand, dataset, split, grouped, shared, fit_on, predict)
-            if backtest is not None:
-                m[BACKTEST] = backtest
-        else:
+        if split.folds:
+            out = _selection(cand, dataset, split, grouped, shared, fit_on, predict)
+            if isinstance(out, str):
+                return _failed(law, out)
+            bands, warm = out
+            m.update(bands)
+        if VAL not in m:
             m[VAL] = {"n": 0}
         final = fit_on(fit_rows, B, warm=warm)
     except DataError as err:
@@ -132,38 +126,70 @@ def score_candidate(candidate: Candidate | Law, dataset: Dataset, split: Split, 
     scored = Scored(fitted, m, final.converged, "ok", final.message,
                     bic=bic(_residuals(y[fit_rows], pred_fit, log_space), k),
                     intervals=final.intervals, samples=final.samples, at_bounds=final.at_bounds)
+    scored.flags = fit_flags(fitted, fitted.constants, dataset.X(fit_rows),
+                             positive_target=log_space, groups=groups_all[fit_rows] if grouped else None,
+                             reported_bounds=final.at_bounds, converged=final.converged, message=final.message)
     if not np.all(np.isfinite(pred_fit)):
         scored.status = "failed: non-finite predictions on the fitted rows"
-    n_bad = int(np.sum(~np.isfinite(pred_test)))
+    n_bad = int(np.sum(~np.isfinite(pred_test) | ((pred_test <= 0) if log_space else False)))
     if n_bad:
-        scored.message = "; ".join(filter(None, [scored.message, f"non-finite predictions on {n_bad} of {len(test)} test rows"]))
+        # a forecast the law cannot make is no forecast: judged on the test rows' inputs alone
+        scored.flags.append(NO_FORECAST)
+        scored.message = "; ".join(filter(None, [scored.message, f"no usable prediction on {n_bad} of {len(test)} "
+                                                                  "test rows (outside the law's domain)"]))
     if len(test) and B:
         scored.forecast = forecast_at_largest(scored, dataset, test, grouped)
     return scored
 
 
-def _backtest(cand: Candidate, dataset: Dataset, split: Split, grouped: bool, shared, fit_on, predict) -> dict | None:
-    """Metrics on the backtest band from a fit below it, or None when there is no backtest."""
-    bt_fit, bt_eval = split.backtest if split.has_backtest else ((), ())
-    law = cand.law
-    if grouped and len(bt_fit):
-        # a backtest fit with fewer spare rows than constants in some group mostly
-        # measures how unstable a fit on too few rows is, not how the form extrapolates
-        # (and it stops saying anything at all when the rows are interpolated exactly):
-        # no backtest is reported for this law then
-        local = law.n_constants - len(shared)
-        _, counts = np.unique(dataset.groups[bt_fit], return_counts=True)
-        if counts.min() < 2 * local:
-            bt_fit = ()
-    if not len(bt_fit):
-        return None
-    try:  # warm only from a solution on these same rows, never one that saw the band
-        bt = fit_on(bt_fit, quick=True, warm=cand.group_starts_backtest if grouped else None)
-    except DataError:  # too few rows (in some group) below the backtest band: no backtest here
-        return None
-    if bt.law.constants is None:
-        return {"n": int(len(bt_eval)), "rmse_log": math.inf, "rmse": math.inf}
-    return metrics(dataset.y[bt_eval], predict(bt.law, bt_eval))
+def _selection(cand: Candidate, dataset: Dataset, split: Split, grouped: bool, shared, fit_on, predict):
+    """Each selection fold's metrics, and their pooled residuals under ``select``: fit below
+    each band (or without each top row), predict it. Returns (metrics by band, warm start for
+    the final fit), or the reason the law failed on the nearest band."""
+    law, y, log_space = cand.law, dataset.y, dataset.target_positive
+    out, pooled_y, pooled_p, residuals, warm = {}, [], [], {}, None
+    for i, fold in enumerate(split.folds):
+        ys, ps = [], []
+        for fit_rows, eval_rows in fold.pieces:
+            if i > 0 and grouped and not _spare_rows(dataset, fit_rows, law.n_constants - len(shared)):
+                break
+            # an engine's per-group solution on these same rows, when it handed one (grammar, grouped)
+            start = {VAL: cand.group_starts, BACKTEST: cand.group_starts_backtest}.get(fold.name) if grouped else None
+            try:
+                sel = fit_on(fit_rows, quick=True, warm=start)
+            except DataError:
+                if i == 0:
+                    raise
+                break  # too few rows (in some group) below a deeper band: it says nothing of this law
+            if sel.law.constants is None:
+                if i == 0:
+                    return f"fit failed: {sel.message}"
+                ps.append(np.full(len(eval_rows), np.inf))
+            else:
+                ps.append(predict(sel.law, eval_rows))
+                if i == 0 and grouped:
+                    # one fit per group is the cost of grouped laws: the final fit (train + val rows)
+                    # polishes each group's selection-fit solution instead of searching again
+                    warm = sel.law.constants
+            ys.append(y[eval_rows])
+        else:
+            yy, pp = np.concatenate(ys), np.concatenate(ps)
+            out[fold.name] = _band_metrics(yy, pp, log_space)
+            residuals[fold.name] = out[fold.name]["residuals"]
+            pooled_y.append(yy)
+            pooled_p.append(pp)
+    if pooled_y:
+        sel = metrics(np.concatenate(pooled_y), np.concatenate(pooled_p))
+        out[SELECT] = {**sel, "bands": {k: len(v) for k, v in residuals.items()}, "residuals": residuals}
+    return out, warm
+
+
+def _spare_rows(dataset: Dataset, rows, local: int) -> bool:
+    """Every group keeps at least two rows per constant of its own below a deeper band: with fewer,
+    a fit mostly measures how unstable a fit on too few rows is, not how the form extrapolates
+    (and it says nothing at all once the rows are interpolated exactly)."""
+    _, counts = np.unique(dataset.groups[rows], return_counts=True)
+    return bool(len(counts)) and counts.min() >= 2 * local
 
 
 def score_safely(candidate: Candidate | Law, dataset: Dataset, split: Split, options: FitOptions, **kw) -> Scored:
@@ -268,14 +294,19 @@ def _failed(law: Law, why: str) -> Scored:
     return Scored(law, {}, False, f"failed: {why}", why)
 
 
-def forecast_at_largest(scored: Scored, dataset: Dataset, test_rows: np.ndarray, grouped: bool) -> dict | None:
-    """Prediction and 95 % bootstrap interval at the largest-scale test run."""
+def largest_test_row(dataset: Dataset, test_rows: np.ndarray) -> np.ndarray:
+    """The test run of largest scale (the product of its positive features), as a one-row index."""
     X = dataset.X(test_rows)
     scale = np.ones(len(test_rows))
     for v in X.values():
         scale = scale * np.where(v > 0, v, 1.0)
     i = int(np.argmax(scale))
-    row = test_rows[i : i + 1]
+    return test_rows[i : i + 1]
+
+
+def forecast_at_largest(scored: Scored, dataset: Dataset, test_rows: np.ndarray, grouped: bool) -> dict | None:
+    """Prediction and 95 % bootstrap interval at the largest-scale test run."""
+    row = largest_test_row(dataset, test_rows)
     Xi = dataset.X(row)
     g = dataset.groups[row] if grouped else None
     pred = float(scored.law.predict(Xi, groups=g)[0])
@@ -288,6 +319,93 @@ def forecast_at_largest(scored: Scored, dataset: Dataset, test_rows: np.ndarray,
         if len(col) > 1:
             lo, hi = np.quantile(col, [0.025, 0.975])
             out["interval"] = [float(lo), float(hi)]
+    return out
+
+
+def forecast_spread(laws: Sequence[Scored], recommended: int | None, peers: Sequence[int], dataset: Dataset,
+                    split: Split, log_space: bool) -> dict | None:
+    """Do the laws the held-out rows cannot tell apart agree where it matters?
+
+    At the largest test run: the recommended law's forecast (and its bootstrap interval, when it
+    has one) beside the forecasts of every law as good as the best (``peers``). They *pin the
+    extrapolation down* when every peer's forecast lies inside the interval or, without one, when
+    their half-range is within the recommended law's own error on the held-out bands (the error it
+    showed when it last extrapolated); otherwise the runs leave the forecast open, and the output
+    says so.
+    """
+    test = split.rows(TEST)
+    if recommended is None or not len(test):
+        return None
+    row = largest_test_row(dataset, test)
+    grouped = per_group(dataset, split)
+    Xi, g = dataset.X(row), (dataset.groups[row] if grouped else None)
+    preds = {}
+    for i in dict.fromkeys([recommended, *peers]):
+        with np.errstate(all="ignore"):
+            p = float(laws[i].law.predict(Xi, groups=g)[0])
+        if math.isfinite(p) and (p > 0 or not log_space):
+            preds[laws[i].law.name] = p
+    rec = laws[recommended]
+    name = rec.law.name
+    if name not in preds:
+        return None
+    lo, hi = min(preds.values()), max(preds.values())
+    out = {"row": {k: float(v[0]) for k, v in Xi.items()}, "recommended": preds[name], "laws": preds,
+           "range": [lo, hi]}
+    if g is not None:
+        out["group"] = str(g[0])
+    interval = (rec.forecast or {}).get("interval")
+    if interval:
+        out["interval"] = interval
+        pinned = interval[0] <= lo and hi <= interval[1]
+    else:
+        err = (rec.metrics.get(SELECT) or {}).get("rmse_log" if log_space else "rmse")
+        half = (math.log(hi) - math.log(lo)) / 2 if log_space else (hi - lo) / 2
+        pinned = err is not None and math.isfinite(float(err)) and half <= float(err)
+    out["pinned"] = bool(pinned)
+    return out
+
+
+#: Two laws whose predictions on every row of the table agree this closely (relative) are one function.
+SAME_FUNCTION = 1e-4
+
+
+def merge_same_functions(scored: list[Scored], dataset: Dataset, split: Split) -> list[Scored]:
+    """One entry per function: laws whose fitted predictions agree on every row of the table (to
+    :data:`SAME_FUNCTION`) are merged into the one with the fewest constants (a catalog law before a
+    discovered one, then the shorter formula); the others' names go to its ``also``. A discovered law
+    that is a catalog law in disguise is thus reported as that catalog law, found again."""
+    grouped = per_group(dataset, split)
+    X, g = dataset.X(), (dataset.groups if grouped else None)
+    order = sorted(range(len(scored)), key=lambda i: (not scored[i].ok, scored[i].law.n_constants,
+                                                      not str(scored[i].law.provenance).startswith("catalog"),
+                                                      scored[i].law.complexity, i))
+    kept: list[tuple[int, np.ndarray | None]] = []
+    merged: dict[int, int] = {}
+    for i in order:
+        s = scored[i]
+        pred = None
+        if s.ok and s.law.constants is not None:
+            with np.errstate(all="ignore"):
+                try:
+                    pred = np.asarray(s.law.predict(X, groups=g), float)
+                except DataError:
+                    pred = None
+            if pred is not None and not np.all(np.isfinite(pred)):
+                pred = None
+        if pred is not None:
+            twin = next((j for j, q in kept if q is not None and
+                         np.all(np.abs(pred - q) <= SAME_FUNCTION * np.maximum(np.abs(q), 1e-12))), None)
+            if twin is not None:
+                merged[i] = twin
+                continue
+        kept.append((i, pred))
+    out = []
+    for i, s in enumerate(scored):
+        if i in merged:
+            continue
+        twins = [scored[k].law.name for k, j in merged.items() if j == i]
+        out.append(dataclasses.replace(s, also=[*s.also, *twins]) if twins else s)
     return out
 
 

@@ -23,13 +23,15 @@ from .candidate import Candidate
 from .checkpoint import Checkpoint, StopFlag, checkpoint_path, stop_on_signals
 from .engines import EngineTask, get_engine
 from .errors import DataError
+from .flags import NOT_IDENTIFIABLE
 from .formula import symbol_name
 from .law import Law
+from .naming import readable
 from .options import FitOptions, SearchOptions, TableSpec
 from .pipeline import build_result, prepare, run_record
 from .resolve import resolve_laws
 from .result import Result
-from .scoring import bootstrap_best, check_rows, score_candidates
+from .scoring import bootstrap_best, check_rows, merge_same_functions, score_candidates
 from .select import rank
 from .splits import TRAIN, VAL
 
@@ -53,14 +55,16 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
              seed: int = 0, laws=None, catalog: bool = True, delta: float | None = None, bootstrap: int = 100,
              shared: Sequence[str] = (), derive: Mapping[str, str] | None = None, val_frac: float = 0.15,
              tolerance: float = 0.02, progress: Callable | None = None, engine_options: Mapping | None = None,
-             max_forms: int | None = None, name: str | None = None, checkpoint=None, resume: bool = False,
+             max_forms: int | None = None, max_constants: int | None = None, name: str | None = None,
+             checkpoint=None, resume: bool = False, direction: str | None = None,
              stop: StopFlag | None = None, handle_signals: bool = True) -> Result:
     """Search for laws on a table of runs and rank them with the catalog laws.
 
     ``engines`` are run within ``time_budget`` seconds (split evenly); an engine
     that cannot run here (e.g. PySR without Julia) is skipped with a warning.
     ``max_forms`` also ends the grammar search after that many fitted forms (a
-    search that ends on its count gives the same laws on any machine).
+    search that ends on its count gives the same laws on any machine). ``max_constants`` bounds
+    every candidate, catalog laws included (per group, for a grouped law).
 
     ``checkpoint`` (a directory) keeps every finished piece of work on disk;
     ``resume=True`` continues from it (see :func:`resume`). The first SIGINT or
@@ -72,10 +76,10 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
     :class:`~discover.options.SearchOptions`; :func:`run_search` takes those.
     """
     table = TableSpec(target=target, features=features, group=group, weight=weight, derive=derive or {},
-                      split=split, val_frac=val_frac, name=name)
+                      split=split, val_frac=val_frac, name=name, direction=direction)
     options = FitOptions(seed=seed, delta=delta, bootstrap=bootstrap, shared=shared, tolerance=tolerance)
     search = SearchOptions(engines=engines, time_budget=time_budget, max_forms=max_forms,
-                           engine_options=engine_options or {}, catalog=catalog)
+                           engine_options=engine_options or {}, catalog=catalog, max_constants=max_constants)
     return run_search(data, table, options, search, laws=laws, progress=progress, checkpoint=checkpoint,
                       resume=resume, stop=stop, handle_signals=handle_signals)
 
@@ -95,7 +99,8 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
             get_engine(ename, **search.options_for(ename))
         except TypeError as err:
             raise DataError(f"engine {ename!r} does not take these options: {err}") from None
-    fixed = resolve_laws(laws, dataset) if laws else []
+    notes: list[str] = []  # said in the results' warnings
+    fixed = resolve_laws(laws, dataset, notes=notes) if laws else []
     known = resolve_laws(None, dataset) if search.catalog else []
     if fixed or known:
         check_rows(dataset, sp, fixed or known)
@@ -113,7 +118,7 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
     stop = stop if stop is not None else StopFlag()
     guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
     with guard:
-        return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0)
+        return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes)
 
 
 def resume(directory, *, data=None, progress: Callable | None = None, stop: StopFlag | None = None,
@@ -141,11 +146,11 @@ def resume(directory, *, data=None, progress: Callable | None = None, stop: Stop
 
 
 def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOptions, fixed, known, ck, stop,
-            progress, t0) -> Result:
+            progress, t0, notes=()) -> Result:
     seed = options.seed
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     task = make_task(dataset, sp, known, seed, progress)
-    task.stop = stop
+    task.stop, task.max_constants = stop, search.max_constants
     engine_info, proposed = [], []
     # Ask every engine first, so the budget is split among those that can run here.
     chosen = [(name, get_engine(name, **search.options_for(name))) for name in search.engines]
@@ -179,13 +184,26 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
             ck.record_engine(ename, found, wall_s=used + wall, interrupted=interrupted, info=entry)
         proposed.extend(found[:GRACE_LAWS] if interrupted else found)
     grace = bool(stop)  # stopped during the search: still score the catalog and the engines' best few
-    simplified = [dataclasses.replace(c, law=canon.simplify_law(c.law)) for c in proposed]
+    simplified = [readable(dataclasses.replace(c, law=canon.simplify_law(c.law))) for c in proposed]
     candidates = canon.dedupe([*(Candidate(law) for law in [*fixed, *known]), *simplified])
+    if search.max_constants is not None:
+        over = [c.law.name for c in candidates if c.law.n_constants > search.max_constants]
+        if over:
+            warnings.append(f"{len(over)} laws with more than {search.max_constants} constants left out "
+                            f"(max_constants), e.g. {', '.join(over[:3])}")
+        candidates = [c for c in candidates if c.law.n_constants <= search.max_constants]
     if ck:
         ck.enter("score")
     scored = score_candidates(candidates, dataset, sp, options, bootstrap=0, store=ck, progress=progress,
                               stop=None if grace else stop)
-    ranked, rec, _ = rank(scored, dataset.target_positive, tolerance=options.tolerance)
+    ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive, tolerance=options.tolerance)
+    if not stop:  # the best discovered laws one step simpler: a term dropped, a redundant constant fixed
+        variants = canon.dedupe([*candidates, *_simpler(ranking)])[len(candidates):]
+        if variants:
+            scored += score_candidates(variants, dataset, sp, options, bootstrap=0, store=ck, stop=stop)
+            ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive,
+                           tolerance=options.tolerance)
+    ranked, rec = ranking.laws, ranking.recommended
     n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
     if options.bootstrap and not stop:
         if ck:
@@ -201,6 +219,30 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
                        timing={"total_s": round(time.perf_counter() - t0, 3)}, tolerance=options.tolerance)
     res.status = f"interrupted: {stop.reason}" if stop else "complete"
     return res
+
+
+#: Discovered laws, best first, whose simpler neighbours are scored after the first ranking.
+REFINE_TOP = 5
+
+
+def _simpler(ranking) -> list[Candidate]:
+    """Candidates one step simpler than the best discovered laws (and the recommended one), started
+    from their fitted constants: the rule then decides, on held-out rows, whether the step costs."""
+    picks = [s for s in ranking.laws if s.ok and str(s.law.provenance).startswith("engine")][:REFINE_TOP]
+    if ranking.recommended is not None and ranking.laws[ranking.recommended] not in picks:
+        picks.append(ranking.laws[ranking.recommended])
+    out = []
+    for s in picks:
+        redundant = [n.strip() for f in s.flags if f.startswith(NOT_IDENTIFIABLE) for n in f.split(":", 1)[1].split(",")]
+        for law in canon.simpler_neighbours(dataclasses.replace(s.law, constants=None), redundant):
+            values = s.law.constants or {}
+            if s.law.grouped:
+                groups = {g: {n: v for n, v in c.items() if n in law.params} for g, c in values.items()}
+                cand = Candidate(law, group_starts=groups)
+            else:
+                cand = Candidate(law, start={n: v for n, v in values.items() if n in law.params})
+            out.append(readable(cand))
+    return out
 
 
 def _run_engine(ename, eng, task, budget, warnings) -> tuple[list[Candidate], float]:

@@ -7,7 +7,8 @@ never reach a fitter or a selector.
 
 SPEC strings (CLI and API alike):
 
-- ``column:COL``        a column with train/test (and optionally val) labels
+- ``column:COL``        a column with train/test (and optionally val) labels, or a boolean or 0/1
+                        flag of the test rows (true/1 = test)
 - ``largest:COL:FRAC``  the largest FRAC of COL is the test set
 - ``compute:FRAC``      the largest FRAC by training compute (a flops column, or 6·N·D)
 - ``group:NAME``        leave the group NAME out (needs a group column)
@@ -17,7 +18,7 @@ SPEC strings (CLI and API alike):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,25 +29,63 @@ from .data import Dataset
 from .errors import DataError
 
 TRAIN, VAL, TEST = "train", "val", "test"
-BACKTEST = "backtest"  # the band below validation, predicted from the rows under it (reported, not chosen on)
+BACKTEST, BACKTEST2 = "backtest", "backtest2"  # the bands below validation, each predicted from the rows under it
+LOO = "loo"  # small tables: each row predicted from all the other rows
+SELECT = "select"  # a law's metrics pooled over its selection folds (with per-band residuals): what it is chosen by
 DEFAULT_VAL_FRAC = 0.15
+#: Forward bands a law is judged on, where the rows allow: the validation band and the two below it.
+SELECTION_FOLDS = 3
+#: Below this many rows to fit on, a forward band of 15 % holds four rows or fewer -- too few for the
+#: paired test to tell laws apart -- and the rows left under it may not reach the regime the top rows
+#: are in (a break near the end of a short curve): selection then predicts every row from all the
+#: others (leave-one-out cross-validation), so every fit sees the top of the range and every row
+#: speaks.
+SMALL_TABLE_ROWS = 30
+# A boolean or 0/1 column is a flag of the test rows ("is_test", "held_out"): true / 1 marks a test row.
 _COLUMN_LABELS = {
-    "train": TRAIN, "training": TRAIN, "fit": TRAIN, "1": TRAIN, "1.0": TRAIN, "true": TRAIN,
+    "train": TRAIN, "training": TRAIN, "fit": TRAIN, "0": TRAIN, "0.0": TRAIN, "false": TRAIN,
     "val": VAL, "valid": VAL, "validation": VAL, "dev": VAL,
-    "test": TEST, "testing": TEST, "holdout": TEST, "0": TEST, "0.0": TEST, "false": TEST, "extrapolation": TEST,
+    "test": TEST, "testing": TEST, "holdout": TEST, "extrapolation": TEST, "1": TEST, "1.0": TEST, "true": TEST,
 }
 COMPUTE_COLUMNS = ("flops", "compute", "train_flops", "c", "C", "FLOPs")
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One band that laws are chosen on: the rows it fits and the rows it predicts, in pieces
+    (one for a forward band, one per predicted row for leave-one-out)."""
+
+    name: str
+    pieces: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @property
+    def n_eval(self) -> int:
+        return int(sum(len(e) for _, e in self.pieces))
+
+
 @dataclass
 class Split:
-    """Row labels train/val/test, and how they were made."""
+    """Row labels train/val/test, how they were made, and the folds laws are chosen on."""
 
     labels: np.ndarray
     rule: str
     kind: str  # "extrapolation", "interpolation", "leave-group-out", "none"
     scale: str | None = None  # column the validation band was carved along
-    backtest: tuple | None = None  # (fit rows, eval rows): the band just below validation, inside train
+    folds: list[Fold] = field(default_factory=list)  # the selection folds, nearest the test rows first
+    notes: list[str] = field(default_factory=list)  # what a user must know about how the split was made
+
+    @property
+    def selection(self) -> str:
+        """How laws are chosen: forward bands, leave-one-out over the top rows, or none."""
+        if not self.folds:
+            return "none"
+        return "leave-one-out" if self.folds[0].name == LOO else "forward bands"
+
+    @property
+    def backtest(self) -> tuple | None:
+        """(fit rows, eval rows) of the band just below validation, inside train, or None."""
+        fold = next((f for f in self.folds if f.name == BACKTEST), None)
+        return None if fold is None else fold.pieces[0]
 
     @property
     def has_backtest(self) -> bool:
@@ -67,6 +106,7 @@ class Split:
         out = {"rule": self.rule, "kind": self.kind, "scale": self.scale, "sizes": self.sizes()}
         if self.has_backtest:
             out["backtest"] = {"fit": int(len(self.backtest[0])), "eval": int(len(self.backtest[1]))}
+        out["selection"] = {"rule": self.selection, "folds": {f.name: f.n_eval for f in self.folds}}
         return out
 
 
@@ -123,6 +163,9 @@ def make_split(dataset: Dataset, spec: str | None, *, seed: int = 0, val_frac: f
         labels = np.array([TRAIN] * n, dtype=object)
         labels[_top(key, frac, np.arange(n))] = TEST
         split = Split(labels, spec, "extrapolation", scale)
+        if kind == "compute":
+            split.notes.append(f"split {spec} ranks the runs by {'column ' + repr(scale) if scale in frame.columns else scale}"
+                               " as their training compute")
         _carve_val(dataset, split, key, val_frac)
         return _checked(split, spec)
     if kind == "group":
@@ -263,22 +306,38 @@ def _band(dataset: Dataset, rows: np.ndarray, key, frac: float, per_group: bool)
 
 
 def _carve_val(dataset: Dataset, split: Split, key: np.ndarray, val_frac: float, per_group: bool = True):
-    """Mark the top ``val_frac`` of the train rows by ``key`` as validation, and set
-    the backtest fold: the next band down, predicted from the rows below it.
+    """Mark the top ``val_frac`` of the train rows by ``key`` as validation and set the
+    selection folds: that band and, below it, up to :data:`SELECTION_FOLDS` - 1 more bands
+    (rolling origin: each the top ``val_frac`` of what remains, predicted from the rows under it).
 
-    Selecting on two nested extrapolation bands instead of one makes the choice
-    among hundreds of candidates much less sensitive to the noise of one band.
+    Judging on several nested extrapolation bands instead of one lets more rows speak and makes
+    the choice among hundreds of candidates much less sensitive to the noise of one band. A small
+    ungrouped table (under :data:`SMALL_TABLE_ROWS` rows to fit on) gets no validation band: each
+    of its rows is predicted from all the others instead (:data:`LOO`).
     """
     train = split.rows(TRAIN)
+    grouped = dataset.group is not None and per_group
+    if not grouped and len(train) < SMALL_TABLE_ROWS:
+        split.folds = [Fold(LOO, tuple((np.setdiff1d(train, [i]), np.array([i])) for i in train))]
+        return
     val = _band(dataset, train, key, val_frac, per_group)
+    if not len(val):
+        return
     split.labels[val] = VAL
     rest = split.rows(TRAIN)
-    band2 = _band(dataset, rest, key, val_frac, per_group)
-    if len(val) and len(band2):
-        split.backtest = (np.setdiff1d(rest, band2), band2)
+    folds = [Fold(VAL, ((rest, val),))]
+    for name in (BACKTEST, BACKTEST2)[: SELECTION_FOLDS - 1]:
+        band = _band(dataset, rest, key, val_frac, per_group)
+        if not len(band):
+            break
+        rest = np.setdiff1d(rest, band)
+        folds.append(Fold(name, ((rest, band),)))
+    split.folds = folds
 
 
 def _checked(split: Split, spec: str) -> Split:
+    if not split.folds and np.any(split.labels == VAL):  # validation rows given (or drawn at random)
+        split.folds = [Fold(VAL, ((split.rows(TRAIN), split.rows(VAL)),))]
     sizes = split.sizes()
     if sizes[TRAIN] == 0:
         raise DataError(f"split {spec!r} leaves no training rows")

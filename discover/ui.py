@@ -89,30 +89,49 @@ def print_result(res, out=None, top: int = 15):
     con.print(f"split {sp.get('rule')} ({sp.get('kind')}): train {sizes.get('train')}, val {sizes.get('val')}, test {sizes.get('test')}")
     err = "rmse_log" if res.log_space else "rmse"
     t = Table(show_lines=False, header_style="bold")
-    for col in ("#", "law", "formula", f"val {err}", f"test {err}", "test R²", "k", "cx", "provenance"):
+    numeric = (f"held-out {err}", f"test {err}", "test R²", "k", "cx")
+    for col in ("#", "law", "formula", *numeric, "provenance"):
         t.add_column(col, overflow="fold", min_width=24 if col == "formula" else None,
-                     justify="right" if col in (f"val {err}", f"test {err}", "test R²", "k", "cx") else "left")
+                     justify="right" if col in numeric else "left")
     for i, s in enumerate(res.laws[:top]):
         m = s.metrics
-        star = "★" if i == res.recommended else ""
+        star = ("★" if i == res.recommended else "") + ("⚑" if s.flags else "")
         formula = s.law.formula
         if len(formula) > 70:
             formula = formula[:67] + "..."
-        t.add_row(f"{i + 1}{star}", s.law.name, formula, _fmt((m.get("val") or {}).get(err)),
+        t.add_row(f"{i + 1}{star}", s.law.name, formula, _fmt((m.get("select") or m.get("val") or {}).get(err)),
                   _fmt((m.get("test") or {}).get(err)), _fmt((m.get("test") or {}).get("r2")),
                   str(s.law.n_constants), str(s.law.complexity),
                   s.law.provenance + (" (published)" if s.mode == "published" else "") + ("" if s.ok else f" [{s.status}]"))
     con.print(t)
     if len(res.laws) > top:
         con.print(f"... and {len(res.laws) - top} more (see leaderboard.csv)")
+    for i, s in enumerate(res.laws[:top]):
+        if s.flags:
+            con.print(f"[yellow]⚑ {i + 1}[/] {s.law.name[:60]}: " + "; ".join(s.flags))
     if res.recommended is not None:
         best = res.laws[res.recommended]
-        con.print(f"[bold]recommended[/] (chosen on {res.selection_split} only): {best.law.name}")
+        sel = res.selection or {}
+        bands = ", ".join(f"{k} {v}" for k, v in (sel.get("folds") or {}).items())
+        con.print(f"[bold]recommended[/]: {best.law.name}" + (f" — {sel['reason']}" if sel.get("reason") else ""))
+        if sel.get("rule"):
+            con.print(f"  chosen on {sel['rule']} ({bands} rows), never on test rows")
         con.print(f"  {best.law.formula}")
         if best.law.constants and not best.law.grouped:
             con.print("  " + ", ".join(f"{k} = {_fmt(v, 5)}" + _iv(best.intervals, k) for k, v in best.law.constants.items()))
         elif best.law.grouped:
             con.print(f"  constants per group ({len(best.law.constants)} groups) in results.json")
+        fc = sel.get("forecast")
+        if fc:
+            at = ", ".join(f"{k}={_fmt(v)}" for k, v in fc["row"].items())
+            line = f"  forecast at the largest test run ({at}): {_fmt(fc['recommended'], 5)}"
+            if fc.get("interval"):
+                line += f" [{_fmt(fc['interval'][0], 5)}, {_fmt(fc['interval'][1], 5)}]"
+            con.print(line)
+            if not fc.get("pinned") and len(fc.get("laws") or {}) > 1:
+                lo, hi = fc["range"]
+                con.print(f"  [yellow]the {len(fc['laws'])} laws the held-out rows cannot tell apart forecast "
+                          f"{_fmt(lo, 5)} to {_fmt(hi, 5)} there: these runs do not pin the extrapolation down[/]")
     for w in res.warnings[:5]:
         con.print(f"[yellow]warning[/]: {w}")
     if out is not None:

@@ -15,10 +15,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discover"
 
 # lowest first; a module may import modules of its own stage or an earlier one
 STAGES = [
-    ("foundation", ["errors", "version", "formula", "law", "roles", "score", "ui"]),
+    ("foundation", ["errors", "version", "schema", "formula", "law", "roles", "score", "ui", "locking"]),
     ("table and contracts", ["data", "datasets", "splits", "options", "candidate", "engines", "engines.base"]),
     ("fitting", ["fitting"]),
-    ("laws", ["canon", "catalog", "resolve"]),
+    ("laws", ["canon", "catalog", "resolve", "naming", "flags"]),
     ("scoring and selection", ["result", "scoring", "select", "checkpoint"]),
     ("engines", ["engines.*"]),
     ("runs", ["pipeline", "search", "targets", "estimator"]),

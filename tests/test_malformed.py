@@ -35,7 +35,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -171,7 +171,9 @@ CASES = [
     Case("out-is-a-file", "ok_clean.csv", ("--out", "not a directory"), extra=("--out", str(CORPUS / "ok_clean.csv")),
          api=False),
     # ---- Parquet
-    Case("parquet-nested-types", "nested.parquet", ("nested", "hparams")),
+    # a nested column the run uses is an error; one it does not use is left alone
+    # (test_unused_nested_parquet_columns_are_left_alone)
+    Case("parquet-nested-types", "nested.parquet", ("nested", "hparams"), features="params,hparams"),
     Case("parquet-corrupt", "corrupt.parquet", "parquet"),
     # ---- results.json for `discover predict`
     Case("results-not-json", "results_not_json.json", "not valid json", command="predict"),
@@ -354,6 +356,13 @@ def test_api_raises_data_error(case, tmp_path):
     assert "\n" not in msg and msg.strip()
     for kw in _keywords(case):
         assert kw.lower() in msg.lower(), f"{kw!r} not in {msg!r}"
+
+
+def test_unused_nested_parquet_columns_are_left_alone():
+    pytest.importorskip("pyarrow")
+    res = discover.fit(CORPUS / "nested.parquet", target="loss", features=["params", "tokens"],
+                       laws=["E + A/params**a"], bootstrap=0)
+    assert res.laws[0].ok and res.dataset["rows"] > 0
 
 
 @pytest.mark.parametrize("name", OK_FILES)

@@ -35,8 +35,9 @@ def test_fit_api_results_json_round_trip_and_predict(chinchilla_csv, tmp_path):
     res = discover.fit(chinchilla_csv, target="loss", features=["params", "tokens"], split="compute:0.2",
                        laws=["hoffmann2022", "kaplan2020", "E + A/params**a"], bootstrap=20)
     lb = res.leaderboard
-    assert list(lb["name"])[res.recommended] == res.best.name
-    assert {"train_rmse_log", "val_rmse_log", "test_rmse_log", "test_r2", "test_mape"} <= set(lb.columns)
+    assert lb["recommended"].sum() == 1 and lb.loc[lb["recommended"], "name"].item() == res.best.name
+    assert lb.loc[lb["recommended"], "provenance"].item().startswith("catalog")  # the default a formula must beat
+    assert {"train_rmse_log", "val_rmse_log", "test_rmse_log", "test_r2", "test_mape", "flags"} <= set(lb.columns)
     # chosen on validation only: the recommended law has the best selection error up to the tolerance
     path = res.to_json(tmp_path / "results.json")
     data = json.loads(path.read_text())

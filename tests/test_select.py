@@ -1,4 +1,4 @@
-"""Choosing the recommended law: Pareto front and the paired one-standard-error rule."""
+"""Choosing the recommended law: the catalog default, the paired one-standard-error rule, the Pareto front."""
 
 import math
 
@@ -22,75 +22,93 @@ def test_a_law_that_wins_by_luck_on_a_few_rows_does_not_crowd_out_a_simpler_one(
     simple = NOISE + np.random.default_rng(1).normal(0, 0.003, 40)  # the true form: only noise left
     lucky = NOISE.copy()
     lucky[:3] *= 0.2                                  # a longer form that bent towards three noisy rows
-    errs, cx = [_rmse(lucky), _rmse(simple)], [30, 12]
+    errs, sizes = [_rmse(lucky), _rmse(simple)], [(8, 30), (4, 12)]
     assert errs[0] < errs[1] * 0.98                   # beyond the plain relative tolerance
-    assert recommend(errs, cx) == 0                   # which alone keeps the lucky law
+    assert recommend(errs, sizes).recommended == 0    # which alone keeps the lucky law
     res = [{"val": lucky}, {"val": simple}]
-    assert recommend(errs, cx, residuals=res) == 1
+    assert recommend(errs, sizes, residuals=res).recommended == 1
 
 
 def test_a_law_better_on_nearly_every_row_stays_recommended():
     better = NOISE
     worse = NOISE * 1.15                              # the simpler form misses a little more on every row
-    errs, cx = [_rmse(better), _rmse(worse)], [30, 12]
-    assert recommend(errs, cx, residuals=[{"val": better}, {"val": worse}]) == 0
+    errs, sizes = [_rmse(better), _rmse(worse)], [(8, 30), (4, 12)]
+    assert recommend(errs, sizes, residuals=[{"val": better}, {"val": worse}]).recommended == 0
 
 
-def test_paired_excess_weights_bands_and_compares_only_shared_bands():
+def test_fewer_constants_come_first_then_the_shorter_formula():
+    same = [NOISE, NOISE, NOISE]
+    errs = [_rmse(r) for r in same]
+    res = [{"val": r} for r in same]
+    assert recommend(errs, [(5, 10), (4, 30), (4, 20)], residuals=res).recommended == 2
+    assert recommend(errs, [(3, 50), (4, 30), (4, 20)], residuals=res).recommended == 0
+
+
+def test_the_catalog_law_is_the_default_a_discovered_law_must_beat_significantly():
+    rng = np.random.default_rng(5)
+    published = NOISE + rng.normal(0, 0.004, 40)
+    slightly = published * 0.97        # a discovered law a little better on every row: significant
+    by_luck = published.copy()
+    by_luck[:4] *= 0.3                 # better on four rows only: not significant
+    for found, wins in ((slightly, True), (by_luck, False)):
+        errs = [_rmse(published), _rmse(found)]
+        choice = recommend(errs, [(5, 20), (3, 10)], residuals=[{"val": published}, {"val": found}],
+                           catalog=[True, False])
+        assert choice.default == 0
+        assert choice.recommended == (1 if wins else 0), choice.reason
+    # without the catalog default the simpler law within noise would have been taken
+    errs = [_rmse(published), _rmse(by_luck)]
+    assert recommend(errs, [(5, 20), (3, 10)], residuals=[{"val": published}, {"val": by_luck}]).recommended == 1
+
+
+def test_the_default_is_the_simplest_catalog_law_as_good_as_the_best_catalog_law():
+    rng = np.random.default_rng(6)
+    best = NOISE
+    close = NOISE + rng.normal(0, 0.002, 40)
+    far = NOISE * 1.6
+    errs = [_rmse(best), _rmse(close), _rmse(far)]
+    res = [{"val": best}, {"val": close}, {"val": far}]
+    choice = recommend(errs, [(6, 30), (4, 20), (2, 5)], residuals=res, catalog=[True, True, True])
+    assert choice.recommended == choice.default == 1
+
+
+def test_a_flagged_law_gives_way_to_a_clean_one_as_good_as_it():
+    rng = np.random.default_rng(7)
+    flagged = NOISE
+    clean = NOISE + rng.normal(0, 0.002, 40)
+    errs, res = [_rmse(flagged), _rmse(clean)], [{"val": flagged}, {"val": clean}]
+    sizes = [(3, 10), (5, 20)]
+    assert recommend(errs, sizes, residuals=res).recommended == 0
+    assert recommend(errs, sizes, residuals=res, clean=[False, True]).recommended == 1
+    much_better = NOISE * 0.3  # no clean law is as good: the flagged one stays, and says so
+    choice = recommend([_rmse(much_better), _rmse(clean)], sizes, residuals=[{"val": much_better}, {"val": clean}],
+                       clean=[False, True])
+    assert choice.recommended == 0 and "flagged" in choice.reason
+
+
+def test_paired_excess_pools_the_rows_of_shared_bands():
     a = {"val": np.full(10, 0.02), "backtest": np.full(10, 0.01)}
     b = {"val": np.full(10, 0.01)}
-    ex, se = paired_excess(a, b, {"val": 2.0, "backtest": 1.0})
+    ex, se = paired_excess(a, b)
     assert math.isclose(ex, 0.02**2 - 0.01**2) and se == 0.0
     b["backtest"] = np.zeros(10)
-    ex, _ = paired_excess(a, b, {"val": 2.0, "backtest": 1.0})
-    assert math.isclose(ex, (2 * (0.02**2 - 0.01**2) + 0.01**2) / 3)
+    ex, _ = paired_excess(a, b)
+    assert math.isclose(ex, ((0.02**2 - 0.01**2) + 0.01**2) / 2)  # 20 rows, 10 of each band
 
 
 def test_paired_excess_of_a_law_with_non_finite_residuals_is_infinite():
-    assert paired_excess({"val": [0.1, "inf", 0.2]}, {"val": [0.1, 0.1, 0.1]}, {})[0] == math.inf
-    assert paired_excess({"val": [0.1, 0.2]}, {"backtest": [0.1, 0.1]}, {})[0] == math.inf
+    assert paired_excess({"val": [0.1, "inf", 0.2]}, {"val": [0.1, 0.1, 0.1]})[0] == math.inf
+    assert paired_excess({"val": [0.1, 0.2]}, {"backtest": [0.1, 0.1]})[0] == math.inf
 
 
-def test_a_simpler_law_the_fitted_rows_speak_against_does_not_replace_the_best():
-    better = NOISE
-    close = NOISE + np.random.default_rng(1).normal(0, 0.003, 40)  # as good on the few validation rows ...
-    errs, cx, res = [_rmse(better), _rmse(close)], [30, 12], [{"val": better}, {"val": close}]
-    assert recommend(errs, cx, residuals=res, bics=[-500.0, -495.0]) == 1
-    assert recommend(errs, cx, residuals=res, bics=[-500.0, -450.0]) == 0  # ... but far worse where fitted
-
-
-def test_the_best_on_validation_is_not_the_reference_when_the_fitted_rows_speak_against_it():
-    rng = np.random.default_rng(3)
-    lucky = NOISE * 0.5  # a law that happens to extrapolate well on the few validation rows
-    truth = NOISE + rng.normal(0, 0.002, 40)
-    longer = NOISE + rng.normal(0, 0.002, 40)  # as good as the truth, within noise
-    errs = [_rmse(lucky), _rmse(truth), _rmse(longer)]
-    cx, res = [20, 24, 30], [{"val": lucky}, {"val": truth}, {"val": longer}]
-    assert recommend(errs, cx, residuals=res) == 0
-    # ... but it fits its rows far worse than the others: it is out, and the simplest law
-    # within noise of the best remaining one is chosen
-    assert recommend(errs, cx, residuals=res, bics=[-450.0, -500.0, -498.0]) == 1
-
-
-def test_the_bic_veto_is_dropped_when_the_validation_band_is_large():
-    """On a large band the paired test judges by itself: a simpler law within noise of the best is
-    chosen though the fitted rows (in-sample BIC) prefer the longer one by far."""
-    rng = np.random.default_rng(4)
-    best = rng.normal(0, 0.01, 240)
-    close = best + rng.normal(0, 0.002, 240)
-    errs, cx, res = [_rmse(best), _rmse(close)], [60, 30], [{"val": best}, {"val": close}]
-    assert recommend(errs, cx, residuals=res, bics=[-5000.0, -4200.0]) == 1
-    small = [{"val": best[:40]}, {"val": close[:40]}]
-    assert recommend([_rmse(best[:40]), _rmse(close[:40])], cx, residuals=small, bics=[-5000.0, -4200.0]) == 0
-
-
-def test_strong_evidence_of_the_fitted_rows_breaks_a_tie_on_validation():
-    """Validation cannot tell the two apart; the fitted rows favour the longer law by a BIC of 8
-    (strong evidence, past 6): it is chosen. By 5 (positive only), the simpler law still is."""
-    better = NOISE
-    close = NOISE + np.random.default_rng(1).normal(0, 0.003, 40)
-    errs, cx, res = [_rmse(better), _rmse(close)], [30, 12], [{"val": better}, {"val": close}]
-    assert recommend(errs, cx, residuals=res, bics=[-500.0, -492.0]) == 0
-    assert recommend(errs, cx, residuals=res, bics=[-500.0, -495.0]) == 1
-    assert recommend(errs, cx, residuals=res) == 1
-    assert recommend(errs, cx, residuals=res, bics=[-500.0, math.nan]) == 1  # no BIC, no say against it
+def test_more_rows_let_a_longer_law_win_that_few_rows_cannot_tell_apart():
+    """Parsimony in proportion to the evidence: the same small, consistent advantage is within
+    noise on 12 rows and significant on 400."""
+    rng = np.random.default_rng(8)
+    for n, wins in ((12, False), (400, True)):
+        base = rng.normal(0, 0.01, n)
+        longer = base * 0.9
+        simpler = base + rng.normal(0, 0.004, n)
+        errs = [_rmse(longer), _rmse(simpler)]
+        choice = recommend(errs, [(7, 40), (4, 15)], residuals=[{"val": longer}, {"val": simpler}])
+        assert choice.recommended == (0 if wins else 1), n

@@ -33,10 +33,12 @@ import numpy as np
 from .. import canon
 from ..errors import DataError
 from ..formula import symbol_name
-from ..pipeline import fit
+from ..options import TableSpec
+from ..pipeline import fit, prepare
 from ..result import write_json_atomic, write_text_atomic
 from ..search import discover
-from ..select import SELECTION_WEIGHTS, paired_excess, selection_residuals
+from ..select import paired_excess, selection_residuals
+from ..splits import TEST
 from .suites import Task
 
 DONE = "done.json"
@@ -138,8 +140,24 @@ def execute(cell: Cell, *, rss_scope: str = "process") -> tuple[dict, dict | Non
         warnings.simplefilter("ignore", RuntimeWarning)
         row.update(summarize_result(res, task))
         row["published_r2"] = published_r2(task)
+        doc = res.to_dict()
+        doc["bench_residuals"] = residual_record(res, task)
     row.update(wall_s=round(wall, 3), **_memory(rss_scope))
-    return _jsonable(row), res.to_dict(), res.leaderboard.to_csv(index=False), None
+    return _jsonable(row), doc, res.leaderboard.to_csv(index=False), None
+
+
+def residual_record(res, task: Task) -> dict:
+    """Every law's per-row residuals on the selection bands and on the test rows, so that other
+    selection rules can be compared on a finished benchmark without refitting anything
+    (results.json itself leaves the residuals out)."""
+    names = [s.law.name for s in res.laws if s.ok]
+    test = _test_residuals(res, task, names, strict=False) or {}
+    def plain(values):  # JSON has no inf or nan: written as text (read back by select.paired_excess)
+        return [float(v) if math.isfinite(float(v)) else str(float(v)) for v in values]
+
+    return {s.law.name: {"select": {k: plain(r) for k, r in selection_residuals(s.metrics).items()},
+                         "test": plain(test.get(s.law.name, []))}
+            for s in res.laws if s.ok}
 
 
 def summarize_result(res, task: Task) -> dict:
@@ -184,6 +202,73 @@ def summarize_result(res, task: Task) -> dict:
                            if math.isfinite(out["test_r2"]) and math.isfinite(best_cat[0]) else None)
     out["recovered"] = recovered(task, rec.law) if task.truth is not None else None
     out.update(truth_standing(res, task))
+    out.update(versus_catalog(res, task))
+    return out
+
+
+def versus_catalog(res, task: Task) -> dict:
+    """The recommended law against the catalog law the same rule picks among the catalog laws
+    (``selection.catalog_default``) and against the oracle (the run's best law on test, reported,
+    never used), on the test rows.
+
+    ``regret``: the recommended law's test error over the oracle's (RMSE of log y for a positive
+    target, else RMSE); ``vs_catalog_ratio``: its test error over the catalog pick's;
+    ``vs_catalog_z``: the paired excess squared test error of the recommended law over the catalog
+    pick, in standard errors (positive: the recommended law is worse), and ``vs_catalog_p`` its
+    one-sided p-value; ``loses_to_catalog``: worse by more than 10 % or significantly (p < 0.05).
+    """
+    out = dict(catalog_pick=None, catalog_pick_test=math.nan, oracle_law=None, oracle_test=math.nan,
+               regret=math.nan, vs_catalog_ratio=math.nan, vs_catalog_z=math.nan, vs_catalog_p=math.nan,
+               loses_to_catalog=None, selection_rule=(res.selection or {}).get("rule"))
+    if res.recommended is None:
+        return out
+    key = "rmse_log" if res.log_space else "rmse"
+    errors = {s.law.name: _metric(s, "test", key) for s in res.laws if s.ok}
+    finite = {n: e for n, e in errors.items() if math.isfinite(e)}
+    rec = res.best_scored.law.name
+    if finite:
+        out["oracle_law"] = min(finite, key=finite.get)
+        out["oracle_test"] = finite[out["oracle_law"]]
+        if out["oracle_test"] > 0 and rec in finite:
+            out["regret"] = finite[rec] / out["oracle_test"]
+    pick = (res.selection or {}).get("catalog_default")
+    if pick is None or pick not in errors:
+        return out
+    out["catalog_pick"], out["catalog_pick_test"] = pick, errors[pick]
+    if rec == pick:
+        out.update(vs_catalog_ratio=1.0, vs_catalog_z=0.0, vs_catalog_p=0.5, loses_to_catalog=False)
+        return out
+    resid = _test_residuals(res, task, [rec, pick])
+    if resid is None or not (math.isfinite(errors[rec]) and errors[pick] > 0):
+        return out
+    d = resid[rec] ** 2 - resid[pick] ** 2
+    se = float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
+    z = float(np.mean(d) / se) if se and se > 0 else (0.0 if np.mean(d) == 0 else math.copysign(math.inf, np.mean(d)))
+    p = float(0.5 * math.erfc(z / math.sqrt(2))) if math.isfinite(z) else (0.0 if z > 0 else 1.0)
+    ratio = errors[rec] / errors[pick]
+    out.update(vs_catalog_ratio=ratio, vs_catalog_z=z, vs_catalog_p=p, loses_to_catalog=bool(ratio > 1.1 or p < 0.05))
+    return out
+
+
+def _test_residuals(res, task: Task, names, strict: bool = True) -> dict | None:
+    """Each named law's residuals on the task's test rows (log space for a positive target); None
+    when one is not finite (``strict``), else that law's are kept as they are."""
+    try:
+        table = TableSpec(target=task.target, features=task.features, group=task.group, split=task.split,
+                          val_frac=float(res.options.get("val_frac", 0.15)))
+        ds, sp = prepare(task.frame, table, seed=int(res.options.get("seed", 0)))
+    except DataError:
+        return None
+    test = sp.rows(TEST)
+    frame = ds.frame.iloc[test]
+    y = ds.y[test]
+    out = {}
+    for n in names:
+        pred = np.asarray(res.predict(frame, law=n), float)
+        with np.errstate(all="ignore"):
+            out[n] = np.log(pred) - np.log(y) if res.log_space else pred - y
+        if strict and not np.all(np.isfinite(out[n])):
+            return None
     return out
 
 
@@ -218,8 +303,7 @@ def truth_standing(res, task: Task) -> dict:
         return out
     z = 0.0
     if first > 0:
-        excess, se = paired_excess(selection_residuals(laws[first].metrics), selection_residuals(laws[0].metrics),
-                                   SELECTION_WEIGHTS)
+        excess, se = paired_excess(selection_residuals(laws[first].metrics), selection_residuals(laws[0].metrics))
         z = None if not math.isfinite(excess) else (excess / se if se > 0 else (math.inf if excess > 0 else 0.0))
     out.update(truth_val_rank=first + 1, truth_val_z=z)
     return out

@@ -2,6 +2,7 @@
 
 A SUITE is one of
 
+* ``real`` — the real-task suite, ``benchmarks/real`` in the repository (see its README);
 * ``synthetic`` — the recovery suite of :mod:`discover.synthetic`, generated
   deterministically from a data seed at one or several noise levels; every
   task carries its true law, so recovery can be scored;
@@ -35,8 +36,12 @@ from ..errors import DataError
 from ..law import Law
 from ..targets import one_table
 from . import synthetic
+from .tables import prepare_rows
 
 SYNTHETIC = "synthetic"
+REAL = "real"
+#: The real-task suite: task files in the repository over the public tables in ../shared/data.
+REAL_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "real"
 
 
 @dataclass
@@ -97,6 +102,10 @@ def load_suite(suite, *, noise: Sequence[float] = (0.01,), data_seed: int = 0,
     names, e.g. ``chinchilla``, match every noise level).
     """
     text = str(suite)
+    if text == REAL and not Path(text).exists():
+        if not REAL_DIR.is_dir():
+            raise DataError(f"the real-task suite lives in a checkout of discover ({REAL_DIR} is missing)")
+        text = str(REAL_DIR)
     if text == SYNTHETIC:
         tasks = synthetic_tasks(noise=noise, seed=data_seed)
     else:
@@ -254,6 +263,10 @@ def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: st
     if not table_path.exists():
         raise DataError(f"{where}: table {table!r} does not exist (looked for {table_path})")
     frame, _ = read_table(table_path)
+    prepared = {}
+    if doc.get("rows") is not None:
+        used = [target, *features, *group_parts(group, frame.columns), *_split_columns(split)]
+        frame, prepared = prepare_rows(frame, doc["rows"], used, where)
     missing = [c for c in [target, *features, *group_parts(group, frame.columns)] if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: table {table_path.name} has no column {missing[0]!r}")
@@ -266,13 +279,25 @@ def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: st
             raise DataError(f"{where}: target {target!r} has no values")
     truth = _truth(doc.get("truth"), features, where)
     name = _task_name(doc, path)
-    meta = {"base": base or name}
+    meta = {"base": base or name, **prepared}
+    for key in ("why", "half"):
+        if isinstance(doc.get(key), str):
+            meta[key] = doc[key]
     if isinstance(doc.get("truth"), dict) and isinstance(doc["truth"].get("noise"), dict):
         sigma = doc["truth"]["noise"].get("sigma")
         if isinstance(sigma, (int, float)):
             meta["noise"] = float(sigma)
     return Task(name=name, frame=frame, target=target, features=list(features), group=group, split=split,
                 truth=truth, source=str(path), meta=meta)
+
+
+def _split_columns(split) -> list[str]:
+    """The column a ``column:COL`` or ``largest:COL:FRAC`` split reads."""
+    if isinstance(split, str) and split.startswith("column:"):
+        return [split.split(":", 1)[1] or "split"]
+    if isinstance(split, str) and split.startswith("largest:"):
+        return [split[len("largest:"):].rpartition(":")[0]]
+    return []
 
 
 def _task_name(doc: dict, path: Path) -> str:

@@ -150,20 +150,22 @@ _HOFFMANN = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 def _chinchilla_grid() -> pd.DataFrame:
-    """IsoFLOP sweep: 9 budgets 6e18..3e21 FLOPs, 11 sizes over +-1.25 decades around N_opt."""
+    """IsoFLOP sweep: 16 budgets 6e18..3e21 FLOPs, 25 sizes over +-1.25 decades around N_opt: 400 runs,
+    as Hoffmann et al. trained "over 400" models."""
     h = _HOFFMANN
     g = (h["alpha"] * h["A"] / (h["beta"] * h["B"])) ** (1 / (h["alpha"] + h["beta"]))
     rows = []
-    for c in np.geomspace(6e18, 3e21, 9):
+    for c in np.geomspace(6e18, 3e21, 16):
         n_opt = g * (c / 6) ** (h["beta"] / (h["alpha"] + h["beta"]))
-        for n in n_opt * np.logspace(-1.25, 1.25, 11):
+        for n in n_opt * np.logspace(-1.25, 1.25, 25):
             n = float(np.rint(n))
             rows.append((n, float(np.rint(c / (6 * n)))))
     return pd.DataFrame(rows, columns=["params", "tokens"])
 
 
 def _kaplan_grid() -> pd.DataFrame:
-    return _product(params=np.geomspace(1e6, 3e9, 8), tokens=np.geomspace(2e7, 2.3e10, 8))
+    """9 model sizes x 8 dataset sizes (72 runs), as in Kaplan et al.'s L(N, D) study (their Figure 9)."""
+    return _product(params=np.geomspace(1e6, 3e9, 9), tokens=np.geomspace(2e7, 2.3e10, 8))
 
 
 def _tokens_grid() -> pd.DataFrame:
@@ -184,17 +186,20 @@ def _sft_grid() -> pd.DataFrame:
 
 
 def _vocab_grid() -> pd.DataFrame:
+    """6 sizes x 8 vocabularies x 5 data sizes (240 runs; Tao et al.'s table in SLDBench has 1,200)."""
     return _product(
-        non_vocab_params=np.geomspace(3.3e7, 1.13e9, 5),
-        vocab_size=[4096, 8192, 16384, 32768, 65536, 96256],
-        num_characters=np.geomspace(1e9, 1e11, 4),
+        non_vocab_params=np.geomspace(3.3e7, 1.13e9, 6),
+        vocab_size=[4096, 6144, 8192, 16384, 24576, 32768, 65536, 96256],
+        num_characters=np.geomspace(1e9, 1e11, 5),
     )
 
 
 def _data_constrained_grid() -> pd.DataFrame:
+    """7 sizes x 4 unique-data budgets x 7 epoch counts (196 runs; Muennighoff et al. ran some 400,
+    SLDBench's table of them has 182)."""
     g = _product(
-        params=[1e7, 4e7, 1.5e8, 6e8, 2.5e9],
-        unique_tokens=[1e8, 1e9, 1e10],
+        params=[1e7, 2.5e7, 6e7, 1.5e8, 4e8, 1e9, 2.5e9],
+        unique_tokens=[1e8, 4e8, 1.5e9, 6e9],
         epochs=[1, 2, 4, 8, 16, 32, 64],
     )
     g["tokens"] = g["unique_tokens"] * g["epochs"]
@@ -202,26 +207,33 @@ def _data_constrained_grid() -> pd.DataFrame:
 
 
 def _moe_granularity_grid() -> pd.DataFrame:
+    """6 sizes x 5 token budgets x 5 granularities (150 runs; Krajewski et al. trained more)."""
     return _product(
-        params=np.geomspace(1e8, 4e9, 5),
-        tokens=np.geomspace(1e10, 1.3e11, 4),
+        params=np.geomspace(1e8, 4e9, 6),
+        tokens=np.geomspace(1e10, 1.3e11, 5),
         granularity=[1, 2, 4, 8, 16],
     )
 
 
 def _moe_experts_grid() -> pd.DataFrame:
-    return _product(params=np.geomspace(1.5e7, 1.3e9, 6), experts=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
+    """8 dense sizes x 10 expert counts 1..512 (80 runs, about Clark et al.'s count for one routing method)."""
+    return _product(params=np.geomspace(1.5e7, 1.3e9, 8), experts=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
 
 
 def _lr_grid() -> pd.DataFrame:
-    return _product(params=np.geomspace(1e7, 1e10, 7), learning_rate=[1e-4 * 2.0**k for k in range(-1, 8)])
+    """10 sizes x 17 learning rates, half a doubling apart (170 runs; learning-rate sweeps such as DeepSeek's
+    and StepLaw's run hundreds to thousands)."""
+    return _product(params=np.geomspace(1e7, 1e10, 10), learning_rate=[1e-4 * 2.0**(k / 2) for k in range(-2, 15)])
 
 
 def _precision_grid() -> pd.DataFrame:
-    return _product(params=[3e7, 1e8, 3e8, 1e9], tokens=[1e9, 3e9, 1e10, 3e10], precision_bits=[3, 4, 5, 6, 8, 16])
+    """5 sizes x 5 token budgets x 7 precisions (175 runs; Kumar et al. ran 465)."""
+    return _product(params=[3e7, 1e8, 3e8, 1e9, 3e9], tokens=[1e9, 3e9, 1e10, 3e10, 1e11],
+                    precision_bits=[3, 4, 5, 6, 8, 12, 16])
 
 
 def _parscale_grid() -> pd.DataFrame:
+    """10 sizes x 4 stream counts (40 runs; Chen et al.'s sweep has about as many per corpus)."""
     return _product(params=np.geomspace(1e8, 4.4e9, 10), streams=[1, 2, 4, 8])
 
 
@@ -232,6 +244,7 @@ _MIXTURES = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (0.5, 0.5, 0), (0.5, 0, 0.5), (0, 
 
 
 def _mixing_grid() -> pd.DataFrame:
+    """8 sizes x 12 designed mixtures (96 runs, the order of Ye et al.'s mixture sweeps)."""
     rows = [(n, *r) for n in np.geomspace(2e7, 2e9, 8) for r in _MIXTURES]
     return pd.DataFrame(rows, columns=["params", "p_web", "p_code", "p_books"])
 
@@ -241,8 +254,9 @@ def _params_grid_hestness() -> pd.DataFrame:
 
 
 def _lr_bs_grid() -> pd.DataFrame:
-    # 4 sizes x 4 token budgets: with the largest N*D held out and the next band validating,
-    # a 12-constant law still has 10+ (N, D) pairs to fit on (3 x 2 left 2 after the carve).
+    """4 sizes x 4 token budgets x 6 learning rates x 5 batch sizes (480 runs; StepLaw ran 3,700).
+    With the largest N*D held out and the next band validating, a 12-constant law still has 10+
+    (N, D) pairs to fit on (3 x 2 left 2 after the carve)."""
     return _product(
         params=np.geomspace(6e7, 1e9, 4),
         tokens=np.geomspace(1e10, 8e10, 4),
@@ -262,7 +276,7 @@ _SPECS: tuple[_Spec, ...] = (
         grid=_chinchilla_grid,
         scale="params*tokens",
         citation="Hoffmann et al. 2022, arXiv:2203.15556",
-        description="Chinchilla loss surface, published constants; IsoFLOP grid of 9 budgets x 11 sizes",
+        description="Chinchilla loss surface, published constants; IsoFLOP grid of 16 budgets x 25 sizes",
         params={"E": _pos("E", init=(1.5, 2.0)), "A": _pos("A", init=(100, 400)), "B": _pos("B", init=(100, 400)),
                 "alpha": _exp("alpha"), "beta": _exp("beta")},
     ),
@@ -274,7 +288,7 @@ _SPECS: tuple[_Spec, ...] = (
         grid=_kaplan_grid,
         scale="params*tokens",
         citation="Kaplan et al. 2020, arXiv:2001.08361 (eq. 1.5)",
-        description="Kaplan L(N, D), published constants; 8 x 8 grid of non-embedding params x tokens",
+        description="Kaplan L(N, D), published constants; 9 x 8 grid of non-embedding params x tokens",
         params={"N_c": _big("N_c", 1e6, 1e20, (1e13, 1e15)), "D_c": _big("D_c", 1e6, 1e20, (1e13, 1e15)),
                 "alpha_N": _exp("alpha_N", init=(0.05, 0.1)), "alpha_D": _exp("alpha_D", init=(0.05, 0.1))},
     ),
@@ -338,7 +352,7 @@ _SPECS: tuple[_Spec, ...] = (
         scale="non_vocab_params*num_characters",
         citation="Tao et al. 2024, arXiv:2407.13623 (form as used by SLDBench)",
         description="unigram-normalised loss (negative) vs non-vocab params, vocab size, characters; A, alpha, C, "
-        "gamma, E near a fit to the SLDBench vocab table, B and beta illustrative; 5 x 6 x 4 grid; additive noise",
+        "gamma, E near a fit to the SLDBench vocab table, B and beta illustrative; 6 x 8 x 5 grid; additive noise",
         target="unigram_normalized_loss",
         noise_kind="additive",
         params={"A": _pos("A", init=(100,)), "B": _pos("B", init=(1, 10)), "C": _pos("C", init=(1000,)),
@@ -354,7 +368,7 @@ _SPECS: tuple[_Spec, ...] = (
         scale="params*tokens",
         citation="Muennighoff et al. 2023, arXiv:2305.16264 (effective data D' with repetition decay R_D*)",
         description="data-constrained law with exponentially decaying value of repeated tokens (data side "
-        "only, N' = N); constants as reported by the paper, to be checked against it; 5 sizes x 3 unique-token "
+        "only, N' = N); constants as reported by the paper, to be checked against it; 7 sizes x 4 unique-token "
         "budgets x 7 epoch counts 1..64",
         params={"E": _pos("E", init=(1.5, 2.0)), "A": _pos("A", init=(100, 500)), "B": _pos("B", init=(100, 1500)),
                 "alpha": _exp("alpha"), "beta": _exp("beta"), "R_D": Param("R_D", lower=0.1, upper=1000, init=(5, 15, 50))},
@@ -368,7 +382,7 @@ _SPECS: tuple[_Spec, ...] = (
         scale="params*tokens",
         citation="Krajewski et al. 2024, arXiv:2402.07871 (fine-grained MoE)",
         description="fine-grained MoE law in params, tokens and granularity; constants as reported by the "
-        "paper, to be checked against it; 5 sizes x 4 token budgets x granularity 1..16",
+        "paper, to be checked against it; 6 sizes x 5 token budgets x granularity 1..16",
         params={"a": _pos("a", init=(10,)), "b": _pos("b", init=(10,)), "g": _pos("g", init=(1,)),
                 "c": _pos("c", init=(0.5,)), "alpha": _exp("alpha"), "beta": _exp("beta"), "gamma": _exp("gamma")},
     ),
@@ -381,7 +395,7 @@ _SPECS: tuple[_Spec, ...] = (
         scale="params",
         citation="Clark et al. 2022, arXiv:2202.01169 (unified scaling laws for routed LMs)",
         description="log-bilinear law in dense params and expert count (expert benefit shrinks with size), "
-        "illustrative constants; 6 sizes x experts 1..512",
+        "illustrative constants; 8 sizes x experts 1..512",
         params={"d": Param("d", init=(2.0,)), "a": Param("a", lower=-2, upper=2, init=(-0.1,)),
                 "b": Param("b", lower=-2, upper=2, init=(-0.05,)), "c": Param("c", lower=-1, upper=1, init=(0.0,))},
     ),
@@ -395,7 +409,7 @@ _SPECS: tuple[_Spec, ...] = (
         citation="quadratic-in-log(lr) bowl around a power-law optimum (e.g. DeepSeek-AI 2024, "
         "arXiv:2401.02954; Wortsman et al. 2023, arXiv:2309.14322)",
         description="learning-rate sensitivity bowl, optimum lr = 0.1 * N^-0.25 (1.8e-3 at 1e7 -> 3.2e-4 at "
-        "1e10), illustrative constants; 7 sizes x 9 learning rates 5e-5..1.28e-2",
+        "1e10), illustrative constants; 10 sizes x 17 learning rates 5e-5..1.28e-2 (half-doublings)",
         params={"E": _pos("E", init=(2.0,)), "A": _pos("A", init=(100, 400)), "alpha": _exp("alpha"),
                 "k": _pos("k", init=(0.05,)), "c": _big("c", 1e-8, 1e4, (0.01, 1.0)),
                 "p": Param("p", lower=-2, upper=1, init=(-0.3, 0.0))},
@@ -409,7 +423,7 @@ _SPECS: tuple[_Spec, ...] = (
         scale="params*tokens",
         citation="Kumar et al. 2024, arXiv:2411.04330 (effective parameters N(1 - exp(-P/gamma)))",
         description="precision-aware Chinchilla law, one precision (weights) P in bits; Hoffmann's published "
-        "constants with illustrative gamma = 2.5; 4 sizes x 4 token budgets x 6 precisions 3..16 bits",
+        "constants with illustrative gamma = 2.5; 5 sizes x 5 token budgets x 7 precisions 3..16 bits",
         params={"E": _pos("E", init=(1.5, 2.0)), "A": _pos("A", init=(100, 400)), "B": _pos("B", init=(100, 400)),
                 "alpha": _exp("alpha"), "beta": _exp("beta"), "gamma": Param("gamma", lower=0.1, upper=20, init=(1, 3))},
     ),

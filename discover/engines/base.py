@@ -40,6 +40,7 @@ class EngineTask:
     deadline: float = field(default=0.0)
     options: dict = field(default_factory=dict)
     stop: object = None  # a StopFlag: once set (Ctrl-C, SIGTERM), time is up and the engine returns what it has
+    max_constants: int | None = None  # no candidate may have more constants (per group, for a grouped law)
 
     def __post_init__(self):
         if not self.deadline:

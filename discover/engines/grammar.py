@@ -101,6 +101,8 @@ class GrammarEngine:
         counts = self.train_stack.counts
         self.min_rows = int(counts[counts > 0].min())
         self.max_constants = max(2, min(14, self.train_stack.n // 3))
+        if task.max_constants is not None:
+            self.max_constants = min(self.max_constants, task.max_constants)
         self.evaluated: dict[str, Fitted | None] = {}
         self.n_tried = 0
         self.best = math.inf

@@ -196,7 +196,8 @@ class OperonEngine:
                 expr, task.features, provenance=f"engine: operon, seed {task.seed}",
                 description=f"Operon Pareto front, length {m['length']}, "
                             + ("fitted to log target" if log_target else "fitted to target"),
-                grouped=task.grouped, max_constants=self.max_constants, max_nonlinear=self.max_nonlinear,
+                grouped=task.grouped, max_constants=min(self.max_constants, task.max_constants or self.max_constants),
+                max_nonlinear=self.max_nonlinear,
                 engine_model=text, engine_score=val_err, engine_complexity=int(m["length"]), log_target=log_target,
             )
             if cand is not None:

@@ -607,7 +607,8 @@ class PySREngine:
         self.errors = []
         laws = parse_hall_of_fame(frame, plan["transform"].inverse_map(), template=plan["template"],
                                   log_target=plan["log_target"], seed=task.seed, features=task.features,
-                                  grouped=task.grouped, errors=self.errors, max_constants=self.max_constants,
+                                  grouped=task.grouped, errors=self.errors,
+                                  max_constants=min(self.max_constants, task.max_constants or self.max_constants),
                                   max_nonlinear=self.max_nonlinear)
         self.n_tried = len(frame)
         return laws

@@ -21,12 +21,12 @@ import numpy as np
 
 from ..errors import DataError
 from ..law import Law
-from .compile import Compiled, compile_law
+from .compile import Compiled, compile_law, scale_constants
 from .grouped import fit_grouped
 from .single import fit_single
 from .solver import MAX_STARTS, Effort, FitResult, Rows, default_delta, huber_cost
 
-__all__ = ["fit_law", "FitResult", "compile_law", "Compiled", "default_delta", "huber_cost", "MAX_STARTS"]
+__all__ = ["fit_law", "FitResult", "compile_law", "scale_constants", "Compiled", "default_delta", "huber_cost", "MAX_STARTS"]
 
 
 def fit_law(

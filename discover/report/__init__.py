@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..result import Result, write_text_atomic
-from .build import Report, build_report
-from .figures import write_bytes_atomic
+from ..law import register_plotter
+from ..result import Result, register_views, write_text_atomic
+from .build import Report, build_report, plot
+from .figures import law_figure, write_bytes_atomic
 from .html import render_html
 from .markdown import render_markdown
+from .notebook import result_html
+
+register_plotter(law_figure)
+register_views(plot, result_html)
 
 FIGURE_DIR = "figures"
 
@@ -36,8 +41,10 @@ def write_reports(result: Result, out_dir, data=None, *, level: float = 0.95) ->
         fig_paths[f.name] = rel
     html_path = write_text_atomic(out / "report.html", render_html(rep))
     md_path = write_text_atomic(out / "report.md", render_markdown(rep, fig_paths))
+    for f in rep.figures:
+        f.close()
     return {"html": str(html_path), "markdown": str(md_path),
             "figures": [str(out / p) for p in fig_paths.values()], "notes": list(rep.notes)}
 
 
-__all__ = ["write_reports", "build_report", "Report", "render_html", "render_markdown"]
+__all__ = ["write_reports", "build_report", "plot", "Report", "render_html", "render_markdown"]

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,14 @@ class Figure:
     name: str  # file stem, e.g. "observed_vs_predicted"
     title: str
     caption: str
-    png: bytes
+    figure: Any  # the matplotlib Figure
+
+    @cached_property
+    def png(self) -> bytes:
+        return F.figure_png(self.figure)
+
+    def close(self) -> None:
+        F.close(self.figure)
 
 
 @dataclass
@@ -201,7 +210,7 @@ def _curve(res: Result, s: Scored, frame: pd.DataFrame, x: np.ndarray, name: str
 
 
 def selection_errors(res: Result) -> tuple[list[float | None], str]:
-    has_val = any((s.metrics.get("val") or {}).get("n") for s in res.laws)
+    has_val = any((s.metrics.get("select") or {}).get("n") for s in res.laws)
     out = []
     for s in res.laws:
         if not s.ok:
@@ -211,12 +220,18 @@ def selection_errors(res: Result) -> tuple[list[float | None], str]:
         else:
             out.append(s.bic if math.isfinite(s.bic) else None)
     err = "RMSE of log" if res.log_space else "RMSE"
-    label = f"validation {err} (selection error)" if has_val else "BIC (no validation rows)"
+    rule = (res.selection or {}).get("rule") or "held-out rows"
+    label = f"held-out {err} (selection error, on {rule})" if has_val else "BIC (no validation rows)"
     return out, label
 
 
 # --------------------------------------------------------------------------- figures
-def make_figures(rep: Report, level: float = 0.95) -> None:
+#: The figures a report draws, by the name ``Result.plot(kind)`` calls them.
+KINDS = {"fit": "observed_vs_predicted", "forecast": "forecast", "residuals": "residuals", "pareto": "pareto",
+         "optimal": "optimal_frontier"}
+
+
+def make_figures(rep: Report, level: float = 0.95, kinds=tuple(KINDS)) -> None:
     res = rep.result
     tops = top_laws(res, TOP_CURVES)
     best = tops[0] if tops else None
@@ -226,20 +241,23 @@ def make_figures(rep: Report, level: float = 0.95) -> None:
         if sc is not None:
             rep.scale_label = sc[1]
     # 1. observed vs predicted
-    if rep.frame is not None and best is not None:
+    if "fit" in kinds and rep.frame is not None and best is not None:
         _try(rep, "observed vs predicted", lambda: _obs_pred(rep, best))
     # 2. target against scale with curves through and past the data
-    if rep.frame is not None and sc is not None and tops:
+    if "forecast" not in kinds:
+        pass
+    elif rep.frame is not None and sc is not None and tops:
         _try(rep, "forecast", lambda: _scale_fig(rep, tops, sc, level))
     elif tops:
         _try(rep, "forecast", lambda: _frontier_forecast(rep, tops, level))
     # 3. residuals against scale
-    if rep.frame is not None and sc is not None and best is not None:
+    if "residuals" in kinds and rep.frame is not None and sc is not None and best is not None:
         _try(rep, "residuals", lambda: _residuals(rep, best, sc))
     # 4. Pareto front
-    _try(rep, "Pareto front", lambda: _pareto(rep))
+    if "pareto" in kinds:
+        _try(rep, "Pareto front", lambda: _pareto(rep))
     # 5. compute-optimal frontier of the recommended law
-    if best is not None:
+    if "optimal" in kinds and best is not None:
         _try(rep, "compute-optimal allocation", lambda: _optimal(rep, best, sc, level))
 
 
@@ -261,7 +279,7 @@ def _obs_pred(rep: Report, best: Scored) -> None:
         rep.figures.append(Figure("observed_vs_predicted", "Observed vs predicted",
                                   f"Every run, coloured by split, against the prediction of the recommended law "
                                   f"{best.law.name} (constants from the final fit on train + validation rows).",
-                                  F.png_bytes(fig)))
+                                  fig))
 
 
 def _scale_fig(rep: Report, tops: list[Scored], sc, level: float) -> None:
@@ -303,7 +321,7 @@ def _scale_fig(rep: Report, tops: list[Scored], sc, level: float) -> None:
                "(every feature follows its log-linear trend against scale) and continued past the largest run; "
                + (f"shaded: {int(level * 100)} % bootstrap band of the prediction." if has_band
                   else "no bootstrap draws, so no bands."))
-        rep.figures.append(Figure("forecast", "Forecast against scale", cap, F.png_bytes(fig)))
+        rep.figures.append(Figure("forecast", "Forecast against scale", cap, fig))
 
 
 def _x_of(path: pd.DataFrame, res: Result, s_new: np.ndarray, col: str | None) -> np.ndarray:
@@ -359,7 +377,7 @@ def _frontier_forecast(rep: Report, tops: list[Scored], level: float) -> None:
     rep.figures.append(Figure("forecast", "Forecast along the compute-optimal frontier",
                               "Without the table of runs, each law is drawn at its own compute-optimal N and D "
                               "over six decades of compute around the largest test run; shaded: bootstrap band.",
-                              F.png_bytes(fig)))
+                              fig))
 
 
 def _residuals(rep: Report, best: Scored, sc) -> None:
@@ -377,7 +395,7 @@ def _residuals(rep: Report, best: Scored, sc) -> None:
         rep.figures.append(Figure("residuals", "Residuals against scale",
                                   f"Residuals of the recommended law {best.law.name}: a trend at the largest scales "
                                   "means the law bends away from the runs it must extrapolate to.",
-                                  F.png_bytes(fig)))
+                                  fig))
 
 
 def _pareto(rep: Report) -> None:
@@ -391,7 +409,7 @@ def _pareto(rep: Report) -> None:
         rep.figures.append(Figure("pareto", "Pareto front",
                                   "Selection error against expression complexity for every law that fitted; the "
                                   "front holds the laws no other law beats on both; the star is the recommended law.",
-                                  F.png_bytes(fig)))
+                                  fig))
 
 
 def _optimal(rep: Report, best: Scored, sc, level: float) -> None:
@@ -417,14 +435,29 @@ def _optimal(rep: Report, best: Scored, sc, level: float) -> None:
     rep.figures.append(Figure("optimal_frontier", "Compute-optimal frontier",
                               f"Compute-optimal {opt.columns['N']} and {opt.columns['D']} of the recommended law "
                               f"from C/100 to 100·C around C = {budget:.3g} FLOPs ({why}); "
-                              "shaded: bootstrap band.", F.png_bytes(fig)))
+                              "shaded: bootstrap band.", fig))
 
 
-def build_report(result: Result, data=None, *, level: float = 0.95) -> Report:
+def build_report(result: Result, data=None, *, level: float = 0.95, kinds=tuple(KINDS)) -> Report:
     rep = Report(result)
     attach_data(rep, data)
-    make_figures(rep, level=level)
+    make_figures(rep, level=level, kinds=kinds)
     return rep
+
+
+def plot(result: Result, kind: str = "fit", data=None, *, level: float = 0.95):
+    """One of the report's figures as a matplotlib Figure: ``fit`` (observed against predicted),
+    ``forecast`` (the target against scale, the laws continued past the data, bootstrap bands),
+    ``residuals``, ``pareto`` (selection error against complexity) or ``optimal`` (the compute-optimal
+    frontier). ``data`` is the table of runs (the first three need it)."""
+    if kind not in KINDS:
+        raise DataError(f"unknown plot kind {kind!r} (one of: {', '.join(KINDS)})")
+    rep = build_report(result, data, level=level, kinds=(kind,))
+    fig = next((f.figure for f in rep.figures if f.name == KINDS[kind]), None)
+    if fig is None:
+        why = "; ".join(rep.notes) or "it needs what these results do not hold"
+        raise DataError(f"no {kind} figure: {why}")
+    return fig
 
 
 def optimal_value(optimal: dict, key: str) -> str:

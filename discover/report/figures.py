@@ -1,4 +1,5 @@
-"""Matplotlib figures of a result (Agg backend, no display needed).
+"""Matplotlib figures of a result, made without pyplot (no backend, no global state: the same
+figures are written into a report and shown in a notebook).
 
 Each ``*_figure`` function returns a matplotlib Figure, or ``None`` when it has
 nothing to draw; :func:`png_bytes` turns a figure into PNG bytes and
@@ -12,25 +13,45 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure as _MatplotlibFigure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..result import write_bytes_atomic  # noqa: E402
+from ..errors import DataError
+from ..result import write_bytes_atomic
 
 SPLIT_COLOURS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:red", "data": "tab:gray"}
 LAW_COLOURS = ("tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 DPI = 100
+MAX_LINES = 8  # groups drawn in one figure
+
+
+class Figure(_MatplotlibFigure):
+    """A matplotlib Figure that shows itself as a PNG in a notebook even when pyplot's inline
+    backend was never switched on (these figures are made without pyplot)."""
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes (the figure stays open)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def close(fig) -> None:
+    """Let go of a figure's memory (figures made here are in no pyplot registry)."""
+    fig.clear()
 
 
 def png_bytes(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
-    return buf.getvalue()
+    """The figure as PNG bytes, and closed."""
+    data = figure_png(fig)
+    close(fig)
+    return data
 
 
 def save_png_atomic(fig, path) -> Path:
@@ -64,7 +85,8 @@ def observed_vs_predicted_figure(y: np.ndarray, pred: np.ndarray, labels: np.nda
         ok &= (y > 0) & (pred > 0)
     if not ok.any():
         return None
-    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    fig = Figure(figsize=(5.6, 5.0))
+    ax = fig.subplots()
     for lab in ("train", "val", "test", "data"):
         m = ok & (labels == lab)
         if m.any():
@@ -93,7 +115,8 @@ def scale_figure(scale: np.ndarray | None, y: np.ndarray | None, labels: np.ndar
     """
     if not curves and (scale is None or y is None):
         return None
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    fig = Figure(figsize=(7.2, 4.8))
+    ax = fig.subplots()
     if scale is not None and y is not None:
         labs = labels if labels is not None else np.array(["data"] * len(y))
         for lab in ("train", "val", "test", "data"):
@@ -129,7 +152,8 @@ def residual_figure(scale: np.ndarray, resid: np.ndarray, labels: np.ndarray, la
     ok = np.isfinite(scale) & np.isfinite(resid) & (scale > 0)
     if not ok.any():
         return None
-    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    fig = Figure(figsize=(7.2, 3.8))
+    ax = fig.subplots()
     for lab in ("train", "val", "test", "data"):
         m = ok & (labels == lab)
         if m.any():
@@ -150,7 +174,8 @@ def pareto_figure(points: Sequence[dict], error_label: str):
     pts = [p for p in points if p["error"] is not None and math.isfinite(p["error"])]
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig = Figure(figsize=(6.4, 4.6))
+    ax = fig.subplots()
     cx = np.array([p["complexity"] for p in pts], dtype=float)
     err = np.array([p["error"] for p in pts], dtype=float)
     front = np.array([p["front"] for p in pts], dtype=bool)
@@ -183,7 +208,8 @@ def pareto_figure(points: Sequence[dict], error_label: str):
 def frontier_figure(frontier: dict, n_col: str, d_col: str, exponents: dict, law_name: str, k: float,
                     mark: tuple | None = None):
     C = np.asarray(frontier["flops"], dtype=float)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
     for col, colour in ((n_col, "tab:blue"), (d_col, "tab:orange")):
         ax.plot(C, frontier[col], color=colour, label=f"{col}* ∝ C^{exponents[col]:.3f}")
         band = frontier.get(col + "_band")
@@ -199,6 +225,39 @@ def frontier_figure(frontier: dict, n_col: str, d_col: str, exponents: dict, law
     ax.set_xlabel(f"compute C = {k:g}·{n_col}·{d_col} (FLOPs)")
     ax.set_ylabel("compute-optimal value")
     ax.set_title(f"compute-optimal frontier: {_short(law_name)}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    _legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def law_figure(law, data, target: str | None = None, x: str | None = None):
+    """One fitted law on a table: its prediction for every row against ``x`` (its first variable by
+    default), and the observed ``target`` beside it when given (per group for a grouped law)."""
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    x = x or law.variables[0]
+    if x not in frame:
+        raise DataError(f"the table has no column {x!r} to draw law {law.name} against")
+    X = {v: np.asarray(frame[v], float) for v in law.variables if v in frame}
+    groups = np.asarray(frame[law.group]).astype(str) if law.grouped and law.group in frame else None
+    pred = np.asarray(law.predict(X, groups=groups), float)
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
+    xs = np.asarray(frame[x], float)
+    labels = np.unique(groups) if groups is not None else [None]
+    for i, g in enumerate(labels[:MAX_LINES]):
+        m = np.ones(len(xs), bool) if g is None else groups == g
+        order = np.argsort(xs[m])
+        colour = LAW_COLOURS[i % len(LAW_COLOURS)]
+        ax.plot(xs[m][order], pred[m][order], "-" if len(law.variables) == 1 else ".", color=colour,
+                label=f"{_short(law.name)}" + (f" [{g}]" if g is not None else ""))
+        if target is not None and target in frame:
+            ax.plot(xs[m], np.asarray(frame[target], float)[m], "o", ms=4, mfc="none", color=colour)
+    if np.all(xs > 0):
+        ax.set_xscale("log")
+    ax.set_xlabel(x)
+    ax.set_ylabel(target or "prediction")
+    ax.set_title(_short(law.formula, 70), fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     _legend(ax)
     fig.tight_layout()

@@ -142,8 +142,8 @@ def render_html(rep: Report) -> str:
             prov += f"<br><small>{_e(s.law.citation)}</small>"
         if not s.converged:
             prov += "<br><small>fit did not converge</small>"
-        if s.at_bounds:
-            prov += f"<br><small>at bounds: {_e(', '.join(map(str, s.at_bounds)))}</small>"
+        for flag in s.flags or ([f"at bounds: {', '.join(map(str, s.at_bounds))}"] if s.at_bounds else []):
+            prov += f'<br><small class="flag">flagged: {_e(flag)}</small>'
         cells.append(f'<td class="prov">{prov}</td>')
         out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     out.append("</table></div>")

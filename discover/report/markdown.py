@@ -8,8 +8,17 @@ from .build import Report, constants_rows, fmt, optimal_value, selection_errors
 MAX_LAWS = 30
 
 
+_MARKDOWN = "\\`*_{}[]<>#|"
+
+
 def _cell(x) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
+    """Text in a Markdown table cell or line: its Markdown characters escaped, on one line."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(x)).replace("\n", " ")
+
+
+def _code(x) -> str:
+    """Text as inline code in a table cell (only a pipe needs escaping there)."""
+    return "`" + str(x).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
 
 
 def _metric(m, key):
@@ -27,10 +36,15 @@ def render_markdown(rep: Report, figure_paths: dict[str, str]) -> str:
          "they extrapolate.", ""]
     if res.recommended is not None:
         b = res.laws[res.recommended]
+        sel = res.selection or {}
         L += ["## Recommended law", "",
-              f"**{b.law.name}** — {b.law.provenance}" + (" (published constants)" if b.mode == "published" else "")
-              + f", chosen on {res.selection_split} data only.", "", "$$", b.law.latex, "$$", "",
+              f"**{_cell(b.law.name)}** — {_cell(b.law.provenance)}"
+              + (" (published constants)" if b.mode == "published" else "")
+              + f", chosen on {_cell(sel.get('rule') or res.selection_split)}, never on test rows"
+              + (f": {_cell(sel['reason'])}." if sel.get("reason") else "."), "", "$$", b.law.latex, "$$", "",
               f"`{b.law.formula}`", ""]
+        if b.flags:
+            L += ["Flagged: " + _cell("; ".join(b.flags)) + ".", ""]
         rows = constants_rows(b)
         if rows:
             L += ["| constant | value [95 % bootstrap interval] |", "|---|---|"]
@@ -40,8 +54,13 @@ def render_markdown(rep: Report, figure_paths: dict[str, str]) -> str:
         if isinstance(fc, dict) and fc.get("prediction") is not None:
             row = ", ".join(f"{k}={fmt(v)}" for k, v in (fc.get("row") or {}).items())
             iv = fc.get("interval")
-            L += [f"Forecast at the largest test run ({row}): predicted {fmt(fc['prediction'])}"
+            L += [f"Forecast at the largest test run ({_cell(row)}): predicted {fmt(fc['prediction'])}"
                   + (f" [{fmt(iv[0])}, {fmt(iv[1])}]" if iv else "") + f", observed {fmt(fc.get('observed'))}.", ""]
+        spread = (res.selection or {}).get("forecast") or {}
+        if spread and not spread.get("pinned") and len(spread.get("laws") or {}) > 1:
+            lo, hi = spread["range"]
+            L += [f"The {len(spread['laws'])} laws the held-out rows cannot tell apart forecast {fmt(lo)} to "
+                  f"{fmt(hi)} there: these runs do not pin the extrapolation down.", ""]
     else:
         L += ["No law could be fitted, so there is no recommended law.", ""]
 
@@ -74,28 +93,28 @@ def render_markdown(rep: Report, figure_paths: dict[str, str]) -> str:
     head = ["#", "law", "formula", "constants [95 % interval]"]
     for split in ("train", "val", "test"):
         head += [f"{split} {err}", f"{split} MAPE %", f"{split} R²"]
-    head += ["k", "complexity", "BIC", "provenance"]
+    head += ["k", "complexity", "BIC", "provenance", "flags"]
     L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     shown = [i for i, s in enumerate(res.laws) if s.ok][:MAX_LAWS]
     for i in shown:
         s = res.laws[i]
-        consts = "<br>".join(f"{k} = {v}" for k, v in constants_rows(s))
-        cells = [f"{i + 1}{' ★' if i == res.recommended else ''}", s.law.name, f"`{s.law.formula}`", consts]
+        consts = "<br>".join(f"{_cell(k)} = {_cell(v)}" for k, v in constants_rows(s))
+        cells = [f"{i + 1}{' ★' if i == res.recommended else ''}", _cell(s.law.name), _code(s.law.formula), consts]
         for split in ("train", "val", "test"):
             m = s.metrics.get(split)
             cells += [_metric(m, err), _metric(m, "mape"), _metric(m, "r2")]
         prov = s.law.provenance + (" (published constants)" if s.mode == "published" else "")
-        cells += [s.law.n_constants, s.law.complexity, fmt(s.bic), prov]
-        L.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        cells += [s.law.n_constants, s.law.complexity, fmt(s.bic), _cell(prov), _cell("; ".join(s.flags) or "–")]
+        L.append("| " + " | ".join(str(c) for c in cells) + " |")
     L.append("")
     failed = [s for s in res.laws if not s.ok]
     if failed:
-        L += [f"{len(failed)} law(s) failed to fit:", ""] + [f"- **{s.law.name}**: {s.status}" for s in failed[:20]] + [""]
+        L += [f"{len(failed)} law(s) failed to fit:", ""] + [f"- **{_cell(s.law.name)}**: {_cell(s.status)}" for s in failed[:20]] + [""]
 
     L += ["### Formulas", ""]
     for i in shown:
         s = res.laws[i]
-        L += [f"**{i + 1}. {s.law.name}**" + (f" — {s.law.citation}" if s.law.citation else ""), "", "$$",
+        L += [f"**{i + 1}. {_cell(s.law.name)}**" + (f" — {_cell(s.law.citation)}" if s.law.citation else ""), "", "$$",
               s.law.latex, "$$", ""]
 
     if rep.optimal:
@@ -122,5 +141,5 @@ def render_markdown(rep: Report, figure_paths: dict[str, str]) -> str:
         if path:
             L += [f"![{f.title}]({path})", "", f"*{f.title}.* {f.caption}", ""]
     if res.warnings or rep.notes:
-        L += ["## Notes", ""] + [f"- warning: {w}" for w in res.warnings] + [f"- {n}" for n in rep.notes] + [""]
+        L += ["## Notes", ""] + [f"- warning: {_cell(w)}" for w in res.warnings] + [f"- {_cell(n)}" for n in rep.notes] + [""]
     return "\n".join(L)

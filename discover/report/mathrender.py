@@ -13,11 +13,8 @@ import html
 import io
 from functools import lru_cache
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib import mathtext  # noqa: E402
-from sympy.printing.mathml import mathml as sympy_mathml  # noqa: E402
+from matplotlib import mathtext
+from sympy.printing.mathml import mathml as sympy_mathml
 
 MAX_LATEX = 2000  # longer formulas are shown as text
 

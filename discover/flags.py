@@ -1,0 +1,118 @@
+"""Why a fitted law is not one a researcher would publish: flags of degenerate fits.
+
+A law can fit its rows and still be unusable as a law: a constant pinned at
+its bound (the rows pushed it out of the range the form allows), constants the
+rows cannot identify (only a combination of them is fitted), a coefficient so
+small its term does nothing, two terms that cancel (large values of opposite
+sign whose difference is the prediction), or an irreducible loss below zero on
+a target that is a positive loss. Each is a *flag*: the law stays on the
+leaderboard, marked, ranked after the clean laws, and is recommended only when
+no clean law predicts the held-out rows as well (:mod:`discover.select`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Mapping, Sequence
+
+import numpy as np
+import sympy
+
+from .formula import make_symbol
+from .law import Law, compile_numpy
+
+NEAR_BOUND = 0.005  # of a constant's finite range: "at its bound"
+NEGLIGIBLE = 1e-30  # a coefficient this small in size contributes nothing
+CANCEL_RATIO = 100.0  # the terms' sizes summed over the prediction's size, on the median row
+
+AT_BOUND, NOT_IDENTIFIABLE, NOT_CONVERGED = "at bound", "not identifiable", "did not converge"
+NEGLIGIBLE_TERM, CANCELLING, NEGATIVE_FLOOR = "negligible coefficient", "cancelling terms", "negative floor"
+
+
+def at_bound(law: Law, values: Mapping[str, float], reported: Sequence[str] = ()) -> list[str]:
+    """Constants at (or within :data:`NEAR_BOUND` of the range of) a bound, with those the fitter reported."""
+    out = list(reported)
+    for n, p in law.params.items():
+        v = float(values[n])
+        lo, hi = p.lower, p.upper
+        if math.isfinite(lo) and math.isfinite(hi) and min(v - lo, hi - v) <= NEAR_BOUND * (hi - lo):
+            out.append(n)
+    return sorted(set(out))
+
+
+def additive_terms(law: Law) -> list[sympy.Expr]:
+    """The terms of the law's top-level sum that hold a variable (none for a product or a power)."""
+    variables = {sympy.Symbol(v, positive=True) for v in law.variables}
+    expr = law.expr
+    if not isinstance(expr, sympy.Add):
+        return []
+    return [t for t in expr.args if t.free_symbols & variables]
+
+
+def floor_constant(law: Law) -> str | None:
+    """The constant that stands alone in the law's top-level sum (its irreducible part), if any."""
+    if not isinstance(law.expr, sympy.Add):
+        return None
+    alone = [t for t in law.expr.args if isinstance(t, sympy.Symbol) and str(t) in law.params]
+    return str(alone[0]) if len(alone) == 1 else None
+
+
+def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positive_target: bool,
+              groups: np.ndarray | None = None, reported_bounds: Sequence[str] = (), converged: bool = True,
+              message: str = "") -> list[str]:
+    """The flags of ``law`` fitted to ``values`` (constants, or group -> constants with ``groups``
+    labelling the rows ``X``), judged on those rows; plain text, one per kind of problem."""
+    per_group = groups is not None and isinstance(next(iter(values.values()), None), Mapping)
+    blocks = ([(values[g], {k: v[groups == g] for k, v in X.items()}) for g in values] if per_group
+              else [(values, X)])
+    bounds, tiny, floors, cancel = set(reported_bounds), set(), [], False
+    terms = _term_functions(law)
+    floor = floor_constant(law)
+    for vals, rows in blocks:
+        bounds.update(at_bound(law, vals))
+        tiny.update(n for n, v in vals.items() if v != 0 and abs(float(v)) < NEGLIGIBLE)
+        if positive_target and floor is not None and float(vals[floor]) < 0:
+            floors.append(float(vals[floor]))
+        cancel = cancel or _cancelling(law, terms, vals, rows)
+    flags = []
+    if bounds:
+        flags.append(f"{AT_BOUND}: {', '.join(sorted(bounds))}")
+    unidentified = re.search(r"constants (.+?) are not identifiable", message or "")
+    if unidentified:
+        flags.append(f"{NOT_IDENTIFIABLE}: {unidentified.group(1)}")
+    elif not converged:
+        flags.append(NOT_CONVERGED)
+    if tiny:
+        flags.append(f"{NEGLIGIBLE_TERM}: {', '.join(sorted(tiny))}")
+    if floors:
+        flags.append(f"{NEGATIVE_FLOOR}: {floor} = {min(floors):.3g} on a positive target")
+    if cancel:
+        flags.append(CANCELLING)
+    return flags
+
+
+def _term_functions(law: Law):
+    """Numeric functions of the terms of the law's top-level sum (none for a single term)."""
+    terms = list(law.expr.args) if isinstance(law.expr, sympy.Add) else []
+    if len(terms) < 2:
+        return []
+    syms = [sympy.Symbol(v, positive=True) for v in law.variables] + [make_symbol(c) for c in law.params]
+    return [compile_numpy(syms, t) for t in terms]
+
+
+def _cancelling(law: Law, terms, values: Mapping[str, float], X: Mapping[str, np.ndarray]) -> bool:
+    """Terms of the law's sum much larger than their sum: on the median row, the sizes of the terms
+    (and of any floor) add up to more than :data:`CANCEL_RATIO` times the prediction."""
+    if not terms:
+        return False
+    args = [np.asarray(X[v], float) for v in law.variables] + [np.float64(values[c]) for c in law.params]
+    n = len(args[0]) if law.variables else 1
+    sizes = np.zeros(n)
+    with np.errstate(all="ignore"):
+        for f in terms:
+            sizes = sizes + np.abs(np.broadcast_to(np.asarray(f(*args), float), (n,)))
+        total = np.abs(law.evaluate(X, values))
+    ratio = sizes / np.maximum(total, 1e-300)
+    ratio = ratio[np.isfinite(ratio)]
+    return bool(len(ratio)) and float(np.median(ratio)) > CANCEL_RATIO
