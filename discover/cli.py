@@ -35,7 +35,7 @@ from .optimal import compute_optimal
 from .options import FitOptions, SearchOptions, SettingError, TableSpec
 from .pipeline import run_fit
 from .report import write_reports
-from .report.figures import optimum_figure, save_png_atomic
+from .report.figures import optimum_figure, save_png_atomic, schedule_forecast_figure
 from .result import Result, write_json_atomic, write_text_atomic
 from .search import resume, run_search
 from .ui import Progress, print_catalog, print_result, print_targets
@@ -84,7 +84,19 @@ def _add_table_args(p: argparse.ArgumentParser, resumable: bool = False):
     p.add_argument("--derive", action="append", default=[], metavar="NAME=FORMULA",
                    help="add a derived column, e.g. flops=6*params*tokens (repeatable)")
     p.add_argument("--split", default=None,
-                   help="column:COL | largest:COL:FRAC | compute:FRAC | group:NAME | random:FRAC | none")
+                   help="column:COL | largest:COL:FRAC | compute:FRAC | group:NAME | random:FRAC | tail:FRAC | none")
+    p.add_argument("--curve", metavar="RUN_COL",
+                   help="a curve table: rows are evaluations of runs, this column names the run "
+                        "(splits then keep each run's curve whole; tail:FRAC holds out the end of every curve)")
+    p.add_argument("--step", metavar="STEP_COL", help="with --curve: the optimizer step of each evaluation")
+    p.add_argument("--lr", metavar="LR_COL",
+                   help="with --curve: the learning rate at each step; its schedule features (lr_area S1, "
+                        "lr_anneal S2, lr_drop ...) are derived per run and join the features")
+    p.add_argument("--momentum", type=float, default=0.999,
+                   help="momentum of the annealing area lr_anneal (S2), Tissue et al. 2024 (default 0.999)")
+    p.add_argument("--min-step", type=float, default=None,
+                   help="with --curve: fit only evaluations from this step on (earlier ones still feed the "
+                        "schedule features), e.g. to leave out the warmup")
     p.add_argument("--val-frac", type=float, default=0.15, help="validation band carved from the top of train (default 0.15)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--delta", type=float, default=None,
@@ -137,7 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("predict", "predict with a fitted law from results.json")
     p.add_argument("results", help="results.json (or its directory)")
-    p.add_argument("--at", action="append", required=True, help="feature values, e.g. params=7e10,tokens=1.4e12 (repeatable)")
+    p.add_argument("--at", action="append", default=[],
+                   help="feature values, e.g. params=7e10,tokens=1.4e12 (repeatable); with --schedule, the planned "
+                        "run's constant features (params=1.2e9)")
+    p.add_argument("--schedule", metavar="CSV",
+                   help="results of a curve table: forecast the whole curve of a planned run from its schedule "
+                        "(columns step and lr, plus any per-step feature such as tokens)")
+    p.add_argument("--curve-out", metavar="CSV", help="with --schedule: write the predicted curve (every step) here")
+    p.add_argument("--plot", metavar="PNG", help="with --schedule: draw the predicted curve above its schedule")
     p.add_argument("--law", help="law name (default: the recommended one)")
     p.add_argument("--group", help="group label, for laws with per-group constants")
     p.add_argument("--interval", type=float, default=0.95, help="bootstrap interval level (default 0.95)")
@@ -303,7 +322,8 @@ def _settings(args) -> tuple[TableSpec, FitOptions]:
     with _flags():
         table = TableSpec(target=target, features=_csv_list(args.features), group=args.group, weight=args.weight,
                           split=args.split, derive=parse_derive(args.derive), val_frac=args.val_frac,
-                          direction=args.direction)
+                          direction=args.direction, curve=args.curve, step=args.step, lr=args.lr,
+                          momentum=args.momentum, min_step=args.min_step)
         options = FitOptions(seed=args.seed, delta=args.delta, bootstrap=args.bootstrap, shared=_csv_list(args.shared))
     return table, options
 
@@ -420,6 +440,12 @@ def _show(res, args, out):
 def _cmd_predict(args) -> int:
     res = Result.from_json(args.results)
     scored = res.get(args.law)
+    if args.schedule:
+        return _predict_schedule(args, res, scored)
+    if args.curve_out or args.plot:
+        raise DataError("--curve-out and --plot draw a planned schedule's forecast; give --schedule CSV")
+    if not args.at:
+        raise DataError("give the feature values to predict at with --at (e.g. --at params=7e10,tokens=1.4e12)")
     needed = {symbol_name(f): f for f in res.features if symbol_name(f) in scored.law.variables}
     rows = []
     for at in args.at:
@@ -468,6 +494,66 @@ def _cmd_predict(args) -> int:
                 lo, hi = item["interval"]
                 line += f"  [{lo:.6g}, {hi:.6g}] ({int(args.interval * 100)} % bootstrap)"
             print(line + f"  (law: {item['law']})")
+    return 0
+
+
+def _at_values(items: list[str]) -> dict[str, float]:
+    out = {}
+    for at in items:
+        for k, v in _parse_kv(at, "--at").items():
+            try:
+                out[k] = float(v)
+            except ValueError:
+                raise DataError(f"--at {k}={v!r} is not a number") from None
+            if not math.isfinite(out[k]):
+                raise DataError(f"--at {k}={v!r} is not a finite number")
+    return out
+
+
+def _predict_schedule(args, res, scored) -> int:
+    """A planned run's whole predicted curve, from its schedule file and its constant features."""
+    at = _at_values(args.at)
+    if args.group:
+        at[res.group or "group"] = args.group
+    frame = read_table(args.schedule)[0]
+    level = args.interval if scored.samples else None
+    table = res.predict_schedule(frame, at=at, law=args.law, interval=level)
+    pred = table["prediction"].to_numpy(dtype=float)
+    if not np.all(np.isfinite(pred)):
+        i = int(np.flatnonzero(~np.isfinite(pred))[0])
+        raise DataError(f"law {scored.law.name} gives no finite prediction at step "
+                        f"{table[res.dataset['curve']['step']].iloc[i]:g} of the schedule")
+    step_col, lr_col = res.dataset["curve"]["step"], res.dataset["curve"]["lr"]
+    if args.curve_out:
+        write_text_atomic(Path(args.curve_out), table.to_csv(index=False))
+    if args.plot:
+        lo = table["lower"].to_numpy(float) if "lower" in table else None
+        hi = table["upper"].to_numpy(float) if "upper" in table else None
+        fig = schedule_forecast_figure(table[step_col].to_numpy(float), table[lr_col].to_numpy(float), pred, lo, hi,
+                                       scored.law.name, res.target or "prediction", level)
+        save_png_atomic(fig, Path(args.plot))
+    end = table.iloc[-1]
+    summary = {"law": scored.law.name, "steps": int(len(table)), "final_step": float(end[step_col]),
+               "final": float(end["prediction"]), "at": at}
+    if "lower" in table:
+        summary.update(interval=[float(end["lower"]), float(end["upper"])], level=level)
+    if args.json:
+        print(json.dumps({**summary, "curve": json.loads(table.to_json(orient="records"))}, indent=1))
+    elif not args.quiet:
+        line = (f"{res.target or 'prediction'} at the end of the planned schedule (step {summary['final_step']:g}): "
+                f"{summary['final']:.6g}")
+        if "interval" in summary:
+            lo, hi = summary["interval"]
+            line += f"  [{lo:.6g}, {hi:.6g}] ({int(level * 100)} % bootstrap)"
+        else:
+            line += "  (no interval: the results have no bootstrap constants; fit with --bootstrap > 0)"
+        print(line + f"  (law: {scored.law.name})")
+        for q in (0.1, 0.25, 0.5, 0.75):
+            r = table.iloc[min(len(table) - 1, int(q * len(table)))]
+            print(f"  step {r[step_col]:>10g}  lr {r[lr_col]:.3g}  {res.target or 'prediction'} {r['prediction']:.6g}")
+        for path in (args.curve_out, args.plot):
+            if path:
+                print(f"wrote {path}")
     return 0
 
 

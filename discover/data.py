@@ -131,6 +131,12 @@ class Dataset:
     derived: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # what a user must know about the table (shown as warnings)
     direction: str = "minimize"  # "maximize" for a score (accuracy): optimal allocation seeks its maximum
+    curve: dict | None = None  # a curve table: its run and step columns, LR and schedule features (schedule.CurveSpec)
+
+    @property
+    def runs(self) -> np.ndarray | None:
+        """The run of each row of a curve table (``None`` for a table of final results)."""
+        return None if self.curve is None else self.frame[self.curve["run"]].astype(str).to_numpy()
 
     @property
     def n_rows(self) -> int:
@@ -179,6 +185,7 @@ class Dataset:
             "weight": self.weight,
             "derived": dict(self.derived),
             "direction": self.direction,
+            **({"curve": dict(self.curve)} if self.curve else {}),
             "hash": self.hash(),
         }
 

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 from .engines.base import engine_names
 from .errors import DataError
+from .schedule import DEFAULT_MOMENTUM
 
 DEFAULT_VAL_FRAC = 0.15
 
@@ -115,8 +116,17 @@ class TableSpec(Settings):
     val_frac: float = DEFAULT_VAL_FRAC
     name: str | None = None
     direction: str | None = None  # "minimize" (a loss) or "maximize" (an accuracy); None: from the target's name
+    # a curve table (rows are evaluations of runs): the run column, the step column, the learning-rate
+    # column (its schedule features join the features), the momentum of the annealing area, and the
+    # first step fitted (earlier rows only feed the schedule features)
+    curve: str | None = None
+    step: str | None = None
+    lr: str | None = None
+    momentum: float = DEFAULT_MOMENTUM
+    min_step: float | None = None
 
     def __post_init__(self):
+        self._check_curve()
         if self.direction not in (None, "minimize", "maximize"):
             raise SettingError("direction", f"must be 'minimize' or 'maximize', got {self.direction!r}")
         if not isinstance(self.target, str) or not self.target:
@@ -139,6 +149,29 @@ class TableSpec(Settings):
         if self.split is not None and not isinstance(self.split, str):
             raise SettingError("split", f"must be a rule such as 'compute:0.2', got {self.split!r}")
         object.__setattr__(self, "val_frac", _float(self.val_frac, "val_frac", above=0.0, below=1.0))
+
+    def _check_curve(self):
+        for name in ("curve", "step", "lr"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise SettingError(name, f"must name a column, got {value!r}")
+        if self.curve is None and (self.step is not None or self.lr is not None or self.min_step is not None):
+            raise SettingError("curve", "must name the run column when step, lr or min_step is given (a curve table)")
+        if self.curve is not None and self.step is None:
+            raise SettingError("step", "must name the step column of a curve table")
+        object.__setattr__(self, "momentum", _float(self.momentum, "momentum", above=0.0, below=1.0))
+        if self.min_step is not None:
+            object.__setattr__(self, "min_step", _float(self.min_step, "min_step"))
+
+
+def curve_settings(dataset: Mapping) -> dict:
+    """The curve settings of a TableSpec from a results.json ``dataset`` record (none for a table of
+    final results), so that a report or a forecast derives the same schedule features."""
+    curve = dataset.get("curve") if isinstance(dataset, Mapping) else None
+    if not isinstance(curve, Mapping):
+        return {}
+    return {"curve": curve.get("run"), "step": curve.get("step"), "lr": curve.get("lr"),
+            "momentum": curve.get("momentum", DEFAULT_MOMENTUM), "min_step": curve.get("min_step")}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping, Sequence
 
+import pandas as pd
+
 from .data import Dataset, load_dataset, read_table
 from .errors import DataError
 from .options import FitOptions, SearchOptions, TableSpec
@@ -20,8 +22,11 @@ from .resolve import resolve_laws
 from .result import Result, Scored
 from .scoring import check_rows, forecast_spread, merge_same_functions, score_candidates
 from .roles import target_direction
+from .schedule import DEFAULT_FEATURES as DEFAULT_SCHEDULE_FEATURES
+from .schedule import FEATURES as SCHEDULE_FEATURES
+from .schedule import DEFAULT_MOMENTUM, CurveSpec, add_schedule_features, check_curves
 from .select import Ranking, rank
-from .splits import Split, make_split
+from .splits import Split, band_clusters, make_split
 
 FIT_PROTOCOL = "val metrics from a fit on train rows; train/test metrics from a refit on train+val rows"
 SEARCH_PROTOCOL = ("engines see train and val rows only; val metrics from a fit on train rows; "
@@ -32,17 +37,46 @@ def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
     """Load and validate the table, then split it. Columns a split needs (a split
     column, a scale column, a flops column) are carried along with the features."""
     frame, default_name = read_table(data)
+    features, curve = list(table.features), None
+    if table.curve is not None:
+        frame, features, curve = curve_table(frame, table)
     split = table.split
     wanted = ["flops", "compute", "train_flops"]
     if isinstance(split, str) and split.startswith("column:"):
         wanted.append(split.split(":", 1)[1] or "split")
     if isinstance(split, str) and split.startswith("largest:"):
         wanted.append(split[len("largest:"):].rpartition(":")[0])
-    keep = [c for c in dict.fromkeys(wanted) if c in frame.columns and c not in (table.target, table.group)]
-    ds = load_dataset(frame, target=table.target, features=list(table.features), group=table.group,
+    if curve is not None:
+        wanted += [curve.run, curve.step, *([curve.lr] if curve.lr else [])]
+    keep = [c for c in dict.fromkeys(wanted) if c in frame.columns and c not in (table.target, table.group, *features)]
+    ds = load_dataset(frame, target=table.target, features=features, group=table.group,
                       weight=table.weight, derive=table.derive or None, keep=keep, name=table.name or default_name)
     ds.direction = table.direction or target_direction(table.target)
+    if curve is not None:
+        ds.curve = curve.to_dict()
+        ds.curve["features"] = {c: d for c, d in ds.curve["features"].items() if c in features}
+        ds.curve["min_step"] = table.min_step
     return ds, make_split(ds, split, seed=seed, val_frac=table.val_frac)
+
+
+def curve_table(frame, table: TableSpec):
+    """A curve table's rows with their schedule features (derived on every row, in step order), then
+    cut to the steps fitted (``min_step``); its features with the schedule's added (the default
+    ones unless the user named some); and the :class:`~discover.schedule.CurveSpec`."""
+    curve = CurveSpec(run=table.curve, step=table.step, lr=table.lr, momentum=table.momentum)
+    features = list(table.features)
+    if curve.lr is None:
+        check_curves(frame, curve)
+    else:
+        frame = add_schedule_features(frame, curve)
+        if not set(features) & set(SCHEDULE_FEATURES):
+            features += [c for c in DEFAULT_SCHEDULE_FEATURES if c not in features]
+    if table.min_step is not None:
+        keep = pd.to_numeric(frame[curve.step]).to_numpy(dtype=float) >= table.min_step
+        if not keep.any():
+            raise DataError(f"min_step {table.min_step:g} is past the last step of every run")
+        frame = frame.loc[keep].reset_index(drop=True)
+    return frame, features, curve
 
 
 def run_record(table: TableSpec, options: FitOptions, *, search: SearchOptions | None = None,
@@ -67,13 +101,15 @@ def selection_record(ranking: Ranking, dataset: Dataset, split: Split) -> dict:
     return {"rule": split.selection, "folds": {f.name: f.n_eval for f in split.folds}, "reason": c.reason,
             "catalog_default": None if c.default is None else laws[c.default].law.name,
             "as_good_as_best": [laws[i].law.name for i in c.as_good_as_best],
+            "standard_errors": "cluster-robust over runs" if dataset.curve else "over rows",
             "forecast": forecast_spread(laws, c.recommended, c.as_good_as_best, dataset, split, dataset.target_positive)}
 
 
 def build_result(scored: list[Scored], dataset: Dataset, split: Split, *, engines=(), warnings=(), options=None,
                  timing=None, tolerance=0.02) -> Result:
     """Merge laws that are one function, rank them and wrap them, with the run's description, in a Result."""
-    ranking = rank(merge_same_functions(scored, dataset, split), dataset.target_positive, tolerance=tolerance)
+    ranking = rank(merge_same_functions(scored, dataset, split), dataset.target_positive, tolerance=tolerance,
+                   clusters=band_clusters(dataset, split))
     ranked, rec = ranking.laws, ranking.recommended
     return Result(
         laws=ranked,
@@ -98,7 +134,9 @@ def fit(data, *, target: str, features, group: str | None = None, weight: str | 
         split: str | None = None, laws=None, published: bool = False, seed: int = 0, delta: float | None = None,
         bootstrap: int = 100, shared: Sequence[str] = (), derive: Mapping[str, str] | None = None,
         bind: Mapping[str, str] | None = None, val_frac: float = 0.15, tolerance: float = 0.02,
-        progress: Callable | None = None, name: str | None = None, direction: str | None = None) -> Result:
+        progress: Callable | None = None, name: str | None = None, direction: str | None = None,
+        curve: str | None = None, step: str | None = None, lr: str | None = None,
+        momentum: float = DEFAULT_MOMENTUM, min_step: float | None = None) -> Result:
     """Refit and score fixed laws (catalog names, formulas or Law objects) on a table of runs.
 
     ``laws=None`` takes every catalog law whose variables bind to the features.
@@ -108,7 +146,8 @@ def fit(data, *, target: str, features, group: str | None = None, weight: str | 
     :class:`~discover.options.FitOptions`; :func:`run_fit` takes those directly.
     """
     table = TableSpec(target=target, features=features, group=group, weight=weight, derive=derive or {},
-                      split=split, val_frac=val_frac, name=name, direction=direction)
+                      split=split, val_frac=val_frac, name=name, direction=direction,
+                      curve=curve, step=step, lr=lr, momentum=momentum, min_step=min_step)
     options = FitOptions(seed=seed, delta=delta, bootstrap=bootstrap, shared=shared, tolerance=tolerance)
     return run_fit(data, table, options, laws=laws, published=published, bind=bind, progress=progress)
 

@@ -21,11 +21,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .data import group_column, group_parts, needs_positive
+from .data import group_column, group_parts, needs_positive, read_table
 from . import schema
 from .errors import DataError
 from .formula import symbol_name
 from .law import Law
+from .schedule import planned_run
 from .score import error_of
 from .version import __version__
 
@@ -279,6 +280,19 @@ class Result:
             raise DataError(f"law {scored.law.name} has no bootstrap constants; fit with bootstrap > 0")
         lo, hi = np.nanquantile(draws, [(1 - interval) / 2, 1 - (1 - interval) / 2], axis=0)
         return pd.DataFrame({"prediction": pred, "lower": lo, "upper": hi})
+
+    def predict_schedule(self, schedule, *, at: Mapping | None = None, law: str | None = None,
+                         interval: float | None = None) -> pd.DataFrame:
+        """The predicted curve of a planned run on a curve table's law: ``schedule`` (a DataFrame or
+        a CSV path) holds the run's steps and learning rates, ``at`` its constant features (e.g.
+        ``{"params": 1.2e9}``). Returns the schedule's rows with their derived schedule features and
+        ``prediction`` (and ``lower``, ``upper`` with ``interval``)."""
+        frame = schedule if isinstance(schedule, pd.DataFrame) else read_table(schedule)[0]
+        rows = planned_run(frame, self.dataset.get("curve"), dict(at or {}))
+        pred = self.predict(rows, law=law, interval=interval)
+        if isinstance(pred, pd.DataFrame):
+            return pd.concat([rows, pred], axis=1)
+        return rows.assign(prediction=pred)
 
     # ------------------------------------------------------------ json
     def to_dict(self) -> dict:

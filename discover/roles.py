@@ -95,6 +95,18 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
         "batch size",
         ("batch_size", "bs", "bsz", "batchsize", "global_batch_size"),
     ),
+    "S1": (
+        "forward area under the learning-rate schedule up to a step (sum of lr over steps; Tissue et al. 2024)",
+        ("lr_area", "forward_area", "s1"),
+    ),
+    "S2": (
+        "annealing area of the learning-rate schedule: accumulated LR decrease with momentum (Tissue et al. 2024)",
+        ("lr_anneal", "annealing_area", "anneal_area", "s2"),
+    ),
+    "LD": (
+        "the multi-power law's loss-drop shape of the learning-rate schedule (Luo et al. 2025)",
+        ("lr_drop", "loss_drop"),
+    ),
     "r": (
         "mixture proportion of one data domain (variadic: one column per domain)",
         ("proportion", "mixture_proportion"),

@@ -78,10 +78,12 @@ def score_candidate(candidate: Candidate | Law, dataset: Dataset, split: Split, 
     extra_starts = ([cand.start] if cand.start is not None else []) + ([pub] if pub else [])
     w_all = dataset.weights
 
+    runs = dataset.runs
+
     def fit_on(rows, boot=0, quick=False, warm=None):
         return fit_law(law, dataset.X(rows), y[rows], groups=groups_all[rows] if grouped else None,
                        weights=None if w_all is None else w_all[rows], bootstrap=boot, starts=extra_starts,
-                       quick=quick, warm=warm, **kw)
+                       quick=quick, warm=warm, clusters=None if runs is None else runs[rows], **kw)
 
     def predict(fitted: Law, rows):
         return fitted.predict(dataset.X(rows), groups=groups_all[rows] if grouped else None)
@@ -246,7 +248,7 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
                             weights=None if dataset.weights is None else dataset.weights[rows],
                             delta=options.delta, seed=options.seed, log_space=dataset.target_positive, shared=shared,
                             group_name=dataset.group if grouped else None, bootstrap=options.bootstrap,
-                            warm=law.constants)
+                            warm=law.constants, clusters=None if dataset.runs is None else dataset.runs[rows])
     except (DataError, ArithmeticError, ValueError, np.linalg.LinAlgError) as err:
         scored.message = "; ".join(filter(None, [scored.message, f"bootstrap failed: {err}"]))
         return scored

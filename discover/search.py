@@ -31,9 +31,10 @@ from .options import FitOptions, SearchOptions, TableSpec
 from .pipeline import build_result, prepare, run_record
 from .resolve import resolve_laws
 from .result import Result
+from .schedule import DEFAULT_MOMENTUM
 from .scoring import bootstrap_best, check_rows, merge_same_functions, score_candidates
 from .select import rank
-from .splits import TRAIN, VAL
+from .splits import TRAIN, VAL, band_clusters
 
 BOOTSTRAP_TOP = 5
 BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals for the best two only
@@ -57,7 +58,9 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
              tolerance: float = 0.02, progress: Callable | None = None, engine_options: Mapping | None = None,
              max_forms: int | None = None, max_constants: int | None = None, name: str | None = None,
              checkpoint=None, resume: bool = False, direction: str | None = None,
-             stop: StopFlag | None = None, handle_signals: bool = True) -> Result:
+             stop: StopFlag | None = None, handle_signals: bool = True,
+        curve: str | None = None, step: str | None = None, lr: str | None = None,
+        momentum: float = DEFAULT_MOMENTUM, min_step: float | None = None) -> Result:
     """Search for laws on a table of runs and rank them with the catalog laws.
 
     ``engines`` are run within ``time_budget`` seconds (split evenly); an engine
@@ -76,7 +79,8 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
     :class:`~discover.options.SearchOptions`; :func:`run_search` takes those.
     """
     table = TableSpec(target=target, features=features, group=group, weight=weight, derive=derive or {},
-                      split=split, val_frac=val_frac, name=name, direction=direction)
+                      split=split, val_frac=val_frac, name=name, direction=direction,
+                      curve=curve, step=step, lr=lr, momentum=momentum, min_step=min_step)
     options = FitOptions(seed=seed, delta=delta, bootstrap=bootstrap, shared=shared, tolerance=tolerance)
     search = SearchOptions(engines=engines, time_budget=time_budget, max_forms=max_forms,
                            engine_options=engine_options or {}, catalog=catalog, max_constants=max_constants)
@@ -196,13 +200,14 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
         ck.enter("score")
     scored = score_candidates(candidates, dataset, sp, options, bootstrap=0, store=ck, progress=progress,
                               stop=None if grace else stop)
-    ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive, tolerance=options.tolerance)
+    ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive, tolerance=options.tolerance,
+                   clusters=band_clusters(dataset, sp))
     if not stop:  # the best discovered laws one step simpler: a term dropped, a redundant constant fixed
         variants = canon.dedupe([*candidates, *_simpler(ranking)])[len(candidates):]
         if variants:
             scored += score_candidates(variants, dataset, sp, options, bootstrap=0, store=ck, stop=stop)
             ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive,
-                           tolerance=options.tolerance)
+                           tolerance=options.tolerance, clusters=band_clusters(dataset, sp))
     ranked, rec = ranking.laws, ranking.recommended
     n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
     if options.bootstrap and not stop:

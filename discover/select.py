@@ -31,6 +31,11 @@ may carry before a simpler one is as good -- parsimony in proportion to the
 evidence, with no threshold chosen per table. ``z = 2`` is the conventional
 two-sided 95 % level.
 
+On a curve table the rows of one run are not independent evidence (its
+residuals move together along the curve), so the standard error of a paired
+excess is the cluster-robust one, with the runs as the clusters: ten curves of
+a hundred points each are ten pieces of evidence, not a thousand.
+
 A law flagged as degenerate (a constant at its bound, one the rows cannot
 identify, a fit that did not converge) is recommended only when no clean law
 is as good as it.
@@ -79,49 +84,66 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 
 def paired_excess(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]],
-                  weights: Mapping[str, float] | None = None) -> tuple[float, float]:
+                  weights: Mapping[str, float] | None = None,
+                  clusters: Mapping[str, Sequence] | None = None) -> tuple[float, float]:
     """Mean excess squared residual of law ``a`` over law ``b`` on the rows both were judged on,
     and its standard error.
 
     Bands present for both laws with the same number of rows are pooled row by
-    row (``weights``, when given, keep only the bands they name). (inf, 0) when
-    nothing can be compared or a residual is not finite.
+    row (``weights``, when given, keep only the bands they name). ``clusters`` (band -> a label
+    per row: the run of each evaluation) makes the standard error cluster-robust; it is infinite
+    with fewer than two clusters. (inf, 0) when nothing can be compared or a residual is not finite.
     """
-    parts = []
+    parts, labels = [], []
     for band, ra in a.items():
         rb = b.get(band)
         if rb is None or len(ra) != len(rb) or (weights is not None and band not in weights):
             continue
         parts.append(_floats(ra) ** 2 - _floats(rb) ** 2)
+        cl = None if clusters is None else clusters.get(band)
+        labels.append(None if cl is None or len(cl) != len(ra) else np.asarray(cl).astype(str))
     d = np.concatenate(parts) if parts else np.zeros(0)
     if len(d) < 2 or not np.all(np.isfinite(d)):
         return math.inf, 0.0
+    if labels and all(lab is not None for lab in labels):
+        return float(d.mean()), cluster_se(d, np.concatenate(labels))
     return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
 
 
-def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: float = Z) -> bool:
+def cluster_se(d: np.ndarray, labels: np.ndarray) -> float:
+    """The cluster-robust (sandwich) standard error of the mean of ``d``, with the small-sample
+    factor G/(G-1) for G clusters; infinite with one cluster (nothing to compare it with)."""
+    _, codes = np.unique(labels, return_inverse=True)
+    G = int(codes.max()) + 1
+    if G < 2:
+        return math.inf
+    sums = np.bincount(codes, weights=d - d.mean(), minlength=G)
+    return float(math.sqrt(G / (G - 1) * float(np.sum(sums ** 2))) / len(d))
+
+
+def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: float = Z, clusters=None) -> bool:
     """Law ``i`` cannot be told apart from law ``j`` (or is better): its error is within
     ``tolerance`` of ``j``'s, or its paired excess over ``j`` is within ``z`` standard errors."""
     if errors[i] <= errors[j] * (1 + tolerance) + 1e-15:
         return True
     if residuals is None:
         return False
-    excess, se = paired_excess(residuals[i], residuals[j])
+    excess, se = paired_excess(residuals[i], residuals[j], clusters=clusters)
     return math.isfinite(excess) and excess <= z * se
 
 
 def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Sequence[Mapping] | None = None,
               catalog: Sequence[bool] | None = None, clean: Sequence[bool] | None = None,
-              tolerance: float = 0.02, z: float = Z) -> Choice:
+              tolerance: float = 0.02, z: float = Z, clusters: Mapping | None = None) -> Choice:
     """The rule of the module docstring. ``sizes``: per law a sort key of its size (fewer
     constants first, then shorter); ``catalog``: which laws are published ones; ``clean``: which
-    are not flagged as degenerate."""
+    are not flagged as degenerate; ``clusters``: the run of each selection row (a curve table)."""
     n = len(errors)
     catalog = list(catalog) if catalog is not None else [False] * n
     clean = list(clean) if clean is not None else [True] * n
 
     def good(i, j):
-        return as_good(errors, residuals, i, j, tolerance=tolerance, z=z)
+        return as_good(errors, residuals, i, j, tolerance=tolerance, z=z, clusters=clusters)
 
     def pick(pool: list[int]) -> int | None:
         """The simplest law as good as the best of ``pool``, a clean one when one is as good."""
@@ -176,9 +198,10 @@ def is_clean(s: Scored) -> bool:
     return bool(s.converged) and not s.at_bounds and not s.flags
 
 
-def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02) -> Ranking:
+def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02, clusters: Mapping | None = None) -> Ranking:
     """Sort (clean laws first, then flagged ones, each by selection error: held-out bands if any,
-    else BIC), recommend, Pareto front."""
+    else BIC), recommend, Pareto front. ``clusters``: band -> the run of each of its rows, on a
+    curve table (:func:`discover.splits.band_clusters`)."""
     judged = any((s.metrics.get(SELECT) or {}).get("n") for s in scored)
 
     def sel_error(s: Scored) -> float:
@@ -197,7 +220,7 @@ def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02) -> R
     if judged:
         choice = recommend(errs, sizes, residuals=[selection_residuals(s.metrics) for s in ranked],
                            catalog=[is_catalog(s) for s in ranked], clean=[is_clean(s) for s in ranked],
-                           tolerance=tolerance)
+                           tolerance=tolerance, clusters=clusters)
     else:
         finite = [i for i, e in enumerate(errs) if math.isfinite(e)]
         choice = Choice(finite[0] if finite else None, reason="no held-out rows: the lowest BIC on the fitted rows")

@@ -13,7 +13,15 @@ SPEC strings (CLI and API alike):
 - ``compute:FRAC``      the largest FRAC by training compute (a flops column, or 6·N·D)
 - ``group:NAME``        leave the group NAME out (needs a group column)
 - ``random:FRAC``       a random FRAC (interpolation, reported as such)
+- ``tail:FRAC``         a curve table: the last FRAC of every run's steps (extrapolation in time)
 - ``none``              every row is fitted; train metrics only
+
+On a curve table (rows are evaluations of runs) ``largest:`` and ``compute:``
+rank whole runs by their largest value (a run's model size, its length, its
+final compute), so a run's curve is fitted, selected on or tested whole: a
+band cut through the middle of curves would test interpolation between steps
+the fit saw. ``tail:FRAC`` cuts every curve instead, and so do its validation
+bands (the last FRAC of each run's remaining steps).
 """
 
 from __future__ import annotations
@@ -155,10 +163,12 @@ def make_split(dataset: Dataset, spec: str | None, *, seed: int = 0, val_frac: f
             if not np.all(np.isfinite(key)):
                 raise DataError(f"split {spec!r}: column {col!r} must be numeric and finite")
             scale = col
+            key = per_run_max(dataset, key)
         else:
             f = rest
             _frac(f, spec)  # a bad fraction is named before any missing compute column
             key, scale = compute_key(dataset)
+            key = per_run_max(dataset, key)
         frac = _frac(f, spec)
         labels = np.array([TRAIN] * n, dtype=object)
         labels[_top(key, frac, np.arange(n))] = TEST
@@ -182,6 +192,15 @@ def make_split(dataset: Dataset, spec: str | None, *, seed: int = 0, val_frac: f
         split.scale = scale
         _carve_val(dataset, split, key, val_frac, per_group=False)
         return _checked(split, spec)
+    if kind == "tail":
+        if dataset.curve is None:
+            raise DataError(f"split {spec!r} cuts the end off every training curve; it needs a curve table (--curve)")
+        frac = _frac(rest, spec)
+        labels = np.array([TRAIN] * n, dtype=object)
+        labels[_tail(dataset, np.arange(n), frac)] = TEST
+        split = Split(labels, spec, "extrapolation", f"{dataset.curve['step']} within each run")
+        _carve_val(dataset, split, None, val_frac, band=lambda rows: _tail(dataset, rows, val_frac))
+        return _checked(split, spec)
     if kind == "random":
         frac = _frac(rest, spec)
         rng = np.random.default_rng(seed)
@@ -192,7 +211,30 @@ def make_split(dataset: Dataset, spec: str | None, *, seed: int = 0, val_frac: f
         labels[order[:n_test]] = TEST
         labels[order[n_test:n_test + n_val]] = VAL
         return _checked(Split(labels, spec, "interpolation"), spec)
-    raise DataError(f"unknown split {spec!r}: use column:COL, largest:COL:FRAC, compute:FRAC, group:NAME, random:FRAC or none")
+    raise DataError(f"unknown split {spec!r}: use column:COL, largest:COL:FRAC, compute:FRAC, group:NAME, random:FRAC, "
+                    f"tail:FRAC or none")
+
+
+def per_run_max(dataset: Dataset, key: np.ndarray) -> np.ndarray:
+    """On a curve table, each row's key replaced by its run's largest (a run is ranked whole)."""
+    runs = dataset.runs
+    if runs is None:
+        return key
+    return pd.Series(key).groupby(runs).transform("max").to_numpy(dtype=float)
+
+
+def _tail(dataset: Dataset, rows: np.ndarray, frac: float) -> np.ndarray:
+    """The rows (of ``rows``) in the last ``frac`` of their run's steps among ``rows``: step > (1 - frac) *
+    the run's last step. A run whose rows would all fall in the band (or all but one) gives none."""
+    steps = dataset.frame[dataset.curve["step"]].to_numpy(dtype=float)
+    runs = dataset.runs
+    out = []
+    for run in np.unique(runs[rows]):
+        sub = rows[runs[rows] == run]
+        band = sub[steps[sub] > (1.0 - frac) * steps[sub].max()]
+        if 0 < len(band) < len(sub) - 1:
+            out.append(band)
+    return np.sort(np.concatenate(out)) if out else rows[:0]
 
 
 def compute_key(dataset: Dataset) -> tuple[np.ndarray, str]:
@@ -305,7 +347,8 @@ def _band(dataset: Dataset, rows: np.ndarray, key, frac: float, per_group: bool)
     return top if 0 < len(top) < len(rows) - 1 else rows[:0]
 
 
-def _carve_val(dataset: Dataset, split: Split, key: np.ndarray, val_frac: float, per_group: bool = True):
+def _carve_val(dataset: Dataset, split: Split, key: np.ndarray | None, val_frac: float, per_group: bool = True,
+               band=None):
     """Mark the top ``val_frac`` of the train rows by ``key`` as validation and set the
     selection folds: that band and, below it, up to :data:`SELECTION_FOLDS` - 1 more bands
     (rolling origin: each the top ``val_frac`` of what remains, predicted from the rows under it).
@@ -313,26 +356,49 @@ def _carve_val(dataset: Dataset, split: Split, key: np.ndarray, val_frac: float,
     Judging on several nested extrapolation bands instead of one lets more rows speak and makes
     the choice among hundreds of candidates much less sensitive to the noise of one band. A small
     ungrouped table (under :data:`SMALL_TABLE_ROWS` rows to fit on) gets no validation band: each
-    of its rows is predicted from all the others instead (:data:`LOO`).
+    of its rows is predicted from all the others instead (:data:`LOO`). ``band`` (rows -> band rows)
+    replaces the cut by ``key`` (the tail of every curve).
     """
+    if band is None:
+        def band(rows):
+            return _band(dataset, rows, key, val_frac, per_group)
     train = split.rows(TRAIN)
     grouped = dataset.group is not None and per_group
-    if not grouped and len(train) < SMALL_TABLE_ROWS:
+    if not grouped and dataset.curve is None and len(train) < SMALL_TABLE_ROWS:
         split.folds = [Fold(LOO, tuple((np.setdiff1d(train, [i]), np.array([i])) for i in train))]
         return
-    val = _band(dataset, train, key, val_frac, per_group)
+    val = band(train)
     if not len(val):
         return
     split.labels[val] = VAL
     rest = split.rows(TRAIN)
     folds = [Fold(VAL, ((rest, val),))]
     for name in (BACKTEST, BACKTEST2)[: SELECTION_FOLDS - 1]:
-        band = _band(dataset, rest, key, val_frac, per_group)
-        if not len(band):
+        below = band(rest)
+        if not len(below) or not _spans(dataset, np.setdiff1d(rest, below), key):
             break
-        rest = np.setdiff1d(rest, band)
-        folds.append(Fold(name, ((rest, band),)))
+        rest = np.setdiff1d(rest, below)
+        folds.append(Fold(name, ((rest, below),)))
     split.folds = folds
+
+
+def band_clusters(dataset: Dataset, split: Split) -> dict[str, np.ndarray] | None:
+    """On a curve table, the run of every row each selection band predicts, in the order its
+    residuals are kept (for cluster-robust comparisons of laws); ``None`` for other tables."""
+    runs = dataset.runs
+    if runs is None or not split.folds:
+        return None
+    return {fold.name: runs[np.concatenate([rows for _, rows in fold.pieces])] for fold in split.folds}
+
+
+def _spans(dataset: Dataset, rows: np.ndarray, key) -> bool:
+    """Whether the rows a backtest band is predicted from still vary along the key of a curve table.
+    Whole runs move into each band, so on a ladder of four model sizes the second band below the
+    test set leaves the curves of one size: no law in the size can be fitted there, and the band
+    would judge laws by a fit that cannot see their size term."""
+    if dataset.curve is None or key is None or isinstance(key, (list, tuple)):
+        return True
+    return len(np.unique(np.asarray(key)[rows])) >= 2
 
 
 def _checked(split: Split, spec: str) -> Split:

@@ -2,7 +2,7 @@
 
 Uses the bundled table ``datasets/chinchilla_grid.csv`` (IsoFLOP-style runs generated from
 the Hoffmann et al. 2022 law with 1 % noise). With ``--shared`` it uses the Epoch AI
-reading of Hoffmann et al.'s Figure 4 from /work/shared/data when that file is present.
+reading of Hoffmann et al.'s Figure 4 from ../shared/data (beside the checkout) when that file is present.
 
     python examples/chinchilla.py [--shared] [--out out/examples/chinchilla]
 """
@@ -19,7 +19,7 @@ import discover
 from discover.optimal import compute_optimal
 from discover.report import write_reports
 
-SHARED = Path("/work/shared/data/chinchilla/hoffmann2022_fig4.csv")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinchilla" / "hoffmann2022_fig4.csv"
 
 
 def main() -> int:

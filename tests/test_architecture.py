@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discover"
 # lowest first; a module may import modules of its own stage or an earlier one
 STAGES = [
     ("foundation", ["errors", "version", "schema", "formula", "law", "roles", "score", "ui", "locking"]),
-    ("table and contracts", ["data", "datasets", "splits", "options", "candidate", "engines", "engines.base"]),
+    ("table and contracts", ["data", "schedule", "datasets", "splits", "options", "candidate", "engines", "engines.base"]),
     ("fitting", ["fitting"]),
     ("laws", ["canon", "catalog", "resolve", "naming", "flags"]),
     ("scoring and selection", ["result", "scoring", "select", "checkpoint"]),

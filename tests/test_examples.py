@@ -26,7 +26,12 @@ def _run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_every_example_is_covered():
     scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
-    assert scripts == sorted(EXPECT), f"examples without a test here: {set(scripts) - set(EXPECT)}"
+    covered = set(EXPECT) | DEDICATED
+    assert scripts == sorted(covered), f"examples without a test here: {set(scripts) - covered}"
+
+
+#: Examples with a test of their own below (they read ../shared, or check more than their output's words).
+DEDICATED = {"learning_curves.py"}
 
 
 EXPECT = {
@@ -68,3 +73,19 @@ def test_quickstart_notebook_runs_headless_and_shows_its_outputs(tmp_path):
     assert "recommended" in html.lower() and "test" in html.lower()
     text = "".join(out.get("text", "") + out.get("data", {}).get("text/plain", "") for c in code for out in c.outputs)
     assert "def predicted_loss(" in text and "tokens_per_param" in text
+
+
+CURVES = ROOT.parent / "shared" / "data" / "olmo_ladder_curves" / "curves.csv"
+
+
+@pytest.mark.skipif(not CURVES.exists(), reason="needs ../shared/data/olmo_ladder_curves/curves.csv beside the checkout")
+def test_learning_curves_forecasts_the_1b_runs_and_a_planned_schedule(tmp_path):
+    p = _run("learning_curves.py", "--out", str(tmp_path), "--budget", "5", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "1B-10xC" in p.stdout and "test R² on the 1B curves" in p.stdout
+    line = next(l for l in p.stdout.splitlines() if l.startswith("planned 1B run"))
+    wsd = float(line.split("WSD ends at ")[1].split()[0].rstrip(","))
+    const = float(line.split("constant LR at ")[1].split()[0].rstrip(","))
+    assert wsd < const  # annealing lowers the end of the curve
+    for name in ("results.json", "learning_curves.png", "planned_schedule.png"):
+        assert (tmp_path / name).stat().st_size > 0

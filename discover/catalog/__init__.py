@@ -52,6 +52,7 @@ from . import (
     parallel,
     power,
     precision,
+    schedule,
     vocab,
 )
 from ..roles import ROLES, VARIADIC, describe, match_role, match_role_detail, roles_of
@@ -71,6 +72,7 @@ FAMILIES = (
     hyperparams,
     parallel,
     precision,
+    schedule,
 )
 
 # Friendly names accepted by ``get`` besides the canonical law names.
@@ -93,6 +95,10 @@ ALIASES = {
     "precision": "kumar2024",
     "steplaw_lr": "steplaw2025_lr",
     "steplaw_bs": "steplaw2025_bs",
+    "tissue": "tissue2024",
+    "lra": "tissue2024",
+    "multipower": "luo2025",
+    "mpl": "luo2025",
 }
 
 # Output kinds of laws (``CatalogEntry.predicts``) and the role a target column has.

@@ -28,8 +28,9 @@ import math
 import numpy as np
 import sympy
 
+from ..roles import match_role
 from .registry import Registry
-from .variables import Var, is_share, is_size, literal
+from .variables import Var, is_anneal, is_share, is_size, literal
 
 LOG_B = (-12.0, 12.0)  # a log-scale constant (exp(θ) times the variable's scale)
 MAX_SHARES = 6  # a mixing term over more shares has too many exponents for the tables this engine sees
@@ -78,10 +79,16 @@ class TermKind:
 
 
 class Single(TermKind):
-    """A kind of term on one variable."""
+    """A kind of term on one variable. An annealing variable (:func:`~.variables.is_anneal`) takes only
+    the kinds that say so (``on_anneal``): linear and saturating growth."""
+
+    on_anneal: bool = False
 
     def accepts(self, v: Var) -> bool:
         return v.positive
+
+    def takes(self, v: Var) -> bool:
+        return (self.on_anneal or not is_anneal(v)) and self.accepts(v)
 
 
 class Directed(TermKind):
@@ -164,7 +171,7 @@ class LogSquared(Single):
 
 @register
 class Linear(Single):
-    name, complexity = "lin", 2
+    name, complexity, on_anneal = "lin", 2, True
 
     def accepts(self, v):
         return v.den is None and v.bounded  # linear growth in a raw scale variable does not extrapolate
@@ -268,14 +275,15 @@ class BrokenPower(Single):
 
 @register
 class SaturatingRatio(Single):
-    """1 - exp(-z / b): a saturating effective quantity of a ratio (epochs)."""
+    """1 - exp(-z / b): a saturating effective quantity of a ratio (epochs), or the saturating benefit of
+    annealing the learning rate."""
 
-    name, complexity, roles = "satexp", 7, (SCALE,)
+    name, complexity, roles, on_anneal = "satexp", 7, (SCALE,), True
     bounds_ = (LOG_B,)
     inits_ = ((0.0,), (2.0,), (-2.0,))
 
     def accepts(self, v):
-        return v.positive and v.den is not None
+        return v.den is not None and v.positive or is_anneal(v)
 
     def column(self, Z, th, vars_):
         return 1.0 - np.exp(-Z[0] / math.exp(th[0]))
@@ -493,6 +501,36 @@ class Repetition(Directed):
         U = xs[1]
         eff = U * (1 + c[1] * (1 - sympy.exp((1 - xs[0] / U) / c[1])))
         return eff ** (-c[0]), {names[0]: th[0], names[1]: math.exp(th[1])}, {names[0]: (-6.0, 6.0), names[1]: (0.0, math.inf)}
+
+
+@register
+class AnnealBySize(Spread):
+    """S2 * N^-g: the loss an anneal buys, scaled by a power of a size (larger models may gain less)."""
+
+    name, complexity, roles = "annealsize", 7, (EXPONENT,)
+    bound = (-2.0, 2.0)
+
+    def n_theta(self, n_vars):
+        return 1
+
+    def bounds(self, n_vars):
+        return [self.bound]
+
+    def inits(self, n_vars):
+        return [(0.0,), (0.3,), (-0.3,)]
+
+    def tuples(self, plain, scale_vars):
+        return [(a, x) for a in plain if is_anneal(a) for x in scale_vars if is_size(x) and not is_anneal(x)
+                and match_role(x.num) == "N"]
+
+    def column(self, Z, th, vars_):
+        return Z[0] * Z[1] ** (-th[0])
+
+    def sympy(self, xs, ss, c, th, names):
+        return xs[0] * xs[1] ** (-c[0]), {names[0]: th[0]}, {names[0]: (-4.0, 4.0)}
+
+    def simpler(self, names):
+        return [f"lin({names[0]})"]
 
 
 # ------------------------------------------------------------------ two features

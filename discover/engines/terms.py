@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 
 from .kinds import KINDS, TERM_KINDS, Directed, Pair, Single, Spread, TermKind
-from .variables import Var, make_vars
+from .variables import Var, is_anneal, make_vars
 
 __all__ = ["Term", "Var", "make_vars", "term_library", "TERM_KINDS", "MAX_TWIN_FEATURES"]
 
@@ -105,15 +105,15 @@ def term_library(vars_: list[Var], kinds=TERM_KINDS) -> list[Term]:
     """
     chosen = [KINDS[k] for k in KINDS if k in set(kinds)]
     plain = [v for v in vars_ if v.den is None]
-    scale_vars = [v for v in plain if v.positive]
-    out = [Term(k.name, (v,)) for v in vars_ for k in chosen if isinstance(k, Single) and k.accepts(v)]
+    scale_vars = [v for v in plain if v.positive and not is_anneal(v)]
+    out = [Term(k.name, (v,)) for v in vars_ for k in chosen if isinstance(k, Single) and k.takes(v)]
     if len(plain) <= MAX_TWIN_FEATURES:  # few features: room for a second term of a kind on one variable
         out += [dataclasses.replace(t, twin=True) for t in list(out) if t.spec.twin]
     for k in chosen:
         if isinstance(k, Spread):
             out += [Term(k.name, tup) for tup in k.tuples(plain, scale_vars)]
-    out += [Term(k.name, (x, y)) for x in scale_vars for y in plain if y is not x
+    out += [Term(k.name, (x, y)) for x in scale_vars for y in plain if y is not x and not is_anneal(y)
             for k in chosen if isinstance(k, Directed) and k.accepts(x, y)]
-    out += [Term(k.name, (a, b)) for i, a in enumerate(plain) for b in plain[i + 1:] if a.positive and b.positive
+    out += [Term(k.name, (a, b)) for i, a in enumerate(scale_vars) for b in scale_vars[i + 1:]
             for k in chosen if isinstance(k, Pair)]
     return out

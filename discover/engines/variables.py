@@ -40,7 +40,7 @@ class Var:
         A column named as a size (parameters, data, compute) is a scale variable however narrow its
         range: four sizes over one decade are still sizes, and a law linear or exponential in them
         would not extrapolate to the next one."""
-        return not self.positive or self.log_axis or (self.decades < 2.0 and not is_size(self))
+        return not self.positive or self.log_axis or is_anneal(self) or (self.decades < 2.0 and not is_size(self))
 
     @property
     def log_axis(self) -> bool:
@@ -88,8 +88,8 @@ def make_vars(X: dict, features: list[str], *, ratios: bool = True) -> list[Var]
             for w in out:
                 if w is not v and w.positive:
                     v.ratio_floor[w.name] = float(np.min(np.asarray(X[w.num], float) / np.asarray(X[v.num], float)))
-    if ratios:
-        pf = [f for f in features if pos[f]]
+    if ratios:  # a ratio of schedule summaries (or of one and a size) has no meaning of its own
+        pf = [f for f in features if pos[f] and match_role(f) not in SCHEDULE_ROLES]
         for i, a in enumerate(pf):
             for b in pf[i + 1:]:
                 r = np.asarray(X[a], float) / np.asarray(X[b], float)
@@ -115,7 +115,17 @@ def is_share(v: Var) -> bool:
     return v.den is None and 0.0 <= v.min_raw and v.max_raw <= 1.0 and v.min_raw < v.max_raw and not is_size(v)
 
 
-MONOTONE_ROLES = {"N", "D", "C", "U"}  # model size, data, compute, unique data
+MONOTONE_ROLES = {"N", "D", "C", "U", "S1"}  # model size, data, compute, unique data, the LR schedule's area
+#: Schedule features that accumulate the LR's decrease (the annealing area, the multi-power loss drop): they
+#: are 0 until the LR first falls and lower the loss as they grow, so a law takes them linearly or
+#: saturating, never as a power (0**-a) or with an optimum.
+ANNEAL_ROLES = {"S2", "LD"}
+SCHEDULE_ROLES = {"S1", *ANNEAL_ROLES}
+
+
+def is_anneal(v: Var) -> bool:
+    """A plain feature that accumulates the LR's decrease (:data:`ANNEAL_ROLES`)."""
+    return v.den is None and match_role(v.num) in ANNEAL_ROLES
 
 
 def is_size(v: Var) -> bool:

@@ -46,6 +46,7 @@ def fit_law(
     starts: Sequence[Mapping[str, float]] = (),
     quick: bool = False,
     warm: Mapping | None = None,
+    clusters: np.ndarray | None = None,
 ) -> FitResult:
     """Fit ``law`` to rows ``X`` (column name → array) and target ``y``.
 
@@ -56,7 +57,9 @@ def fit_law(
     nearby problem (the same law fitted on fewer rows: constants, or group →
     constants): the fit is then a robust polish from it, without the grid.
     ``quick`` (selection fits) searches a smaller grid and refines fewer starts.
-    ``bootstrap`` > 0 adds percentile intervals from that many resampled refits.
+    ``bootstrap`` > 0 adds percentile intervals from that many resampled refits; with ``clusters``
+    (one label per row: the run each evaluation of a curve table belongs to) a draw resamples
+    whole clusters, since the points of one curve are not independent runs.
     """
     y = np.asarray(y, dtype=float)
     n = len(y)
@@ -87,6 +90,8 @@ def fit_law(
         if groups is None:
             if n < law.n_constants:
                 raise DataError(f"law {law.name} has {law.n_constants} constants but only {n} training rows")
-            return fit_single(law, comp, Rows(cols, y, w, log_space, None), delta, effort)
+            rows = Rows(cols, y, w, log_space, None)
+            rows.clusters = None if clusters is None else np.asarray(clusters)
+            return fit_single(law, comp, rows, delta, effort)
         return fit_grouped(law, comp, cols, y, w, groups, shared=shared, delta=delta, log_space=log_space,
-                           effort=effort, group_name=group_name)
+                           effort=effort, group_name=group_name, clusters=clusters)

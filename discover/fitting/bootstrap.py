@@ -1,4 +1,5 @@
-"""Bootstrap intervals: rows resampled with replacement, each draw refit warm.
+"""Bootstrap intervals: rows (or whole clusters of rows: the evaluations of one run) resampled with
+replacement, each draw refit warm.
 
 Why warm: a draw is a nearby problem, so a robust polish from the solution (at a
 looser tolerance) finds its optimum at a fraction of a full multi-start's cost.
@@ -35,8 +36,7 @@ def resample(comp: Compiled, data: Rows, delta: float, base: Mapping[str, float]
     from ``base``: {constant: values}, failed refits left out."""
     draws = {n: [] for n in base}
     for _ in range(B):
-        idx = rng.integers(0, data.n, data.n)
-        vals = refit_warm(comp, data.subset(idx), delta, base)
+        vals = refit_warm(comp, data.subset(data.draw(rng)), delta, base)
         if vals is None:
             continue
         for n in draws:
@@ -68,7 +68,7 @@ def bootstrap_joint(result: FitResult, comp, blocks: dict, shared, delta, B: int
     base = result.law.constants
     samples = {g: {n: [] for n in base[g]} for g in blocks}
     for _ in range(B):
-        draw = {g: d.subset(rng.integers(0, d.n, d.n)) for g, d in blocks.items()}
+        draw = {g: d.subset(d.draw(rng)) for g, d in blocks.items()}
         try:
             cost, vals, _, _ = JointFitter(comp, draw, shared, delta).run(base, fast=True)
         except (ValueError, np.linalg.LinAlgError):

@@ -25,7 +25,8 @@ from .solver import Effort, FitResult, Fitter, Rows, at_bounds, complete
 
 
 def fit_grouped(law: Law, comp: Compiled, cols, y, w, groups, *, shared: Sequence[str], delta: float,
-                log_space: bool, effort: Effort, group_name: str | None) -> FitResult:
+                log_space: bool, effort: Effort, group_name: str | None,
+                clusters: np.ndarray | None = None) -> FitResult:
     """:func:`discover.fitting.fit_law` for rows with group labels (see the module docstring)."""
     seed, max_starts, starts, quick = effort.seed, effort.max_starts, effort.starts, effort.quick
     warm, bootstrap = effort.warm, effort.bootstrap
@@ -35,6 +36,7 @@ def fit_grouped(law: Law, comp: Compiled, cols, y, w, groups, *, shared: Sequenc
     for g in labels:
         idx = np.flatnonzero(groups == g)
         blocks[g] = Rows([c[idx] for c in cols], y[idx], w[idx], log_space, None)
+        blocks[g].clusters = None if clusters is None else np.asarray(clusters)[idx]
     values, ok_all, cost_all, msgs, ns_all = {}, True, 0.0, [], 0
     previous: list[dict] = []
     if shared:

@@ -100,11 +100,24 @@ class Rows:
             self.scale = scale
             self.rel = np.full(self.n, 1.0 / scale)
         self.groups = groups
+        # rows that are not independent draws (the evaluations of one training run): a bootstrap
+        # resamples whole clusters, so that its intervals do not count one curve's points as many runs
+        self.clusters: np.ndarray | None = None
 
     def subset(self, idx: np.ndarray) -> "Rows":
         d = Rows([c[idx] for c in self.cols], self.y[idx], self.sw[idx] ** 2, self.log_space,
                   None if self.groups is None else self.groups[idx])
+        d.clusters = None if self.clusters is None else self.clusters[idx]
         return d
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """The row indices of one bootstrap draw: rows with replacement, or whole clusters when the
+        rows have them (each drawn cluster brings all its rows)."""
+        if self.clusters is None:
+            return rng.integers(0, self.n, self.n)
+        labels, codes = np.unique(self.clusters, return_inverse=True)
+        members = [np.flatnonzero(codes == k) for k in range(len(labels))]
+        return np.concatenate([members[k] for k in rng.integers(0, len(labels), len(labels))])
 
     def residual_jac(self, pred: np.ndarray, dpred: np.ndarray) -> np.ndarray:
         """d residual / d constants, given d pred / d constants (rows × constants)."""

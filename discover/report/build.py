@@ -24,7 +24,7 @@ import pandas as pd
 from .. import datasets
 from ..errors import DataError
 from ..optimal import compute_optimal, setup
-from ..options import TableSpec
+from ..options import TableSpec, curve_settings
 from ..pipeline import prepare
 from ..result import Result, Scored
 from ..roles import match_role
@@ -99,7 +99,7 @@ def attach_data(rep: Report, data) -> None:
     try:
         table = TableSpec(target=res.target, features=res.features, group=res.group, weight=ds_info.get("weight"),
                           split=res.split.get("rule"), derive=ds_info.get("derived") or {},
-                          val_frac=float(opts.get("val_frac", 0.15) or 0.15))
+                          val_frac=float(opts.get("val_frac", 0.15) or 0.15), **curve_settings(ds_info))
         ds, sp = prepare(data, table, seed=int(opts.get("seed", 0) or 0))
     except DataError as err:
         rep.notes.append(f"could not use {source} for the figures: {err}")
@@ -228,7 +228,8 @@ def selection_errors(res: Result) -> tuple[list[float | None], str]:
 # --------------------------------------------------------------------------- figures
 #: The figures a report draws, by the name ``Result.plot(kind)`` calls them.
 KINDS = {"fit": "observed_vs_predicted", "forecast": "forecast", "residuals": "residuals", "pareto": "pareto",
-         "optimal": "optimal_frontier"}
+         "optimal": "optimal_frontier", "curves": "learning_curves"}
+MAX_RUN_CURVES = 12  # runs drawn in the learning-curve figure (every test run, then the largest others)
 
 
 def make_figures(rep: Report, level: float = 0.95, kinds=tuple(KINDS)) -> None:
@@ -243,6 +244,9 @@ def make_figures(rep: Report, level: float = 0.95, kinds=tuple(KINDS)) -> None:
     # 1. observed vs predicted
     if "fit" in kinds and rep.frame is not None and best is not None:
         _try(rep, "observed vs predicted", lambda: _obs_pred(rep, best))
+    # 1b. a curve table: every run's observed curve and the law along it
+    if "curves" in kinds and rep.frame is not None and best is not None and res.dataset.get("curve"):
+        _try(rep, "learning curves", lambda: _learning_curves(rep, best))
     # 2. target against scale with curves through and past the data
     if "forecast" not in kinds:
         pass
@@ -280,6 +284,32 @@ def _obs_pred(rep: Report, best: Scored) -> None:
                                   f"Every run, coloured by split, against the prediction of the recommended law "
                                   f"{best.law.name} (constants from the final fit on train + validation rows).",
                                   fig))
+
+
+def _learning_curves(rep: Report, best: Scored) -> None:
+    res = rep.result
+    curve = res.dataset["curve"]
+    frame = rep.frame
+    y = pd.to_numeric(frame[res.target], errors="coerce").to_numpy(dtype=float)
+    pred = np.asarray(res.predict(frame, law=best.law.name), dtype=float)
+    steps = frame[curve["step"]].to_numpy(dtype=float)
+    runs = frame[curve["run"]].astype(str).to_numpy()
+    curves = []
+    for run in pd.unique(runs):
+        m = runs == run
+        order = np.argsort(steps[m])
+        curves.append({"run": run, "step": steps[m][order], "y": y[m][order], "pred": pred[m][order],
+                       "labels": rep.labels[m][order]})
+    # every held-out run, then the longest of the others, up to MAX_RUN_CURVES
+    curves.sort(key=lambda c: (not np.any(c["labels"] == "test"), -float(c["step"].max())))
+    shown = curves[:MAX_RUN_CURVES]
+    fig = F.curves_figure(shown, best.law.name, curve["step"], res.target, res.log_space)
+    if fig is not None:
+        left = f" ({len(curves) - len(shown)} more runs not drawn)" if len(curves) > len(shown) else ""
+        rep.figures.append(Figure("learning_curves", "Learning curves",
+                                  f"Observed evaluations of each run (points, coloured by split) and the recommended "
+                                  f"law {best.law.name} along the run's own schedule (black: runs with held-out "
+                                  f"points){left}.", fig))
 
 
 def _scale_fig(rep: Report, tops: list[Scored], sc, level: float) -> None:
@@ -448,8 +478,9 @@ def build_report(result: Result, data=None, *, level: float = 0.95, kinds=tuple(
 def plot(result: Result, kind: str = "fit", data=None, *, level: float = 0.95):
     """One of the report's figures as a matplotlib Figure: ``fit`` (observed against predicted),
     ``forecast`` (the target against scale, the laws continued past the data, bootstrap bands),
-    ``residuals``, ``pareto`` (selection error against complexity) or ``optimal`` (the compute-optimal
-    frontier). ``data`` is the table of runs (the first three need it)."""
+    ``residuals``, ``pareto`` (selection error against complexity), ``optimal`` (the compute-optimal
+    frontier) or ``curves`` (a curve table's runs, observed and along the law). ``data`` is the table
+    of runs (``fit``, ``forecast``, ``residuals`` and ``curves`` need it)."""
     if kind not in KINDS:
         raise DataError(f"unknown plot kind {kind!r} (one of: {', '.join(KINDS)})")
     rep = build_report(result, data, level=level, kinds=(kind,))

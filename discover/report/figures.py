@@ -273,3 +273,67 @@ def optimum_figure(opt):
 
 __all__ = ["png_bytes", "save_png_atomic", "write_bytes_atomic", "observed_vs_predicted_figure", "scale_figure",
            "residual_figure", "pareto_figure", "frontier_figure", "optimum_figure"]
+
+
+def curves_figure(curves: Sequence[dict], law_name: str, step_label: str, target: str, log_y: bool):
+    """Observed learning curves (points, coloured by the split of the run's rows) and the law's
+    prediction along each run (a line). ``curves``: dicts with ``run``, ``step``, ``y``, ``pred``,
+    ``labels`` (train/val/test per point). Test runs come first, so that they are always drawn."""
+    if not curves:
+        return None
+    fig = Figure(figsize=(7.6, 5.0))
+    ax = fig.subplots()
+    seen = set()
+    for c in curves:
+        step, y, pred, labs = (np.asarray(c[k]) for k in ("step", "y", "pred", "labels"))
+        for lab in ("train", "val", "test"):
+            m = labs == lab
+            if m.any():
+                ax.scatter(step[m], y[m], s=6, alpha=0.55, color=SPLIT_COLOURS[lab], edgecolors="none",
+                           label=None if lab in seen else f"{lab} points", zorder=3)
+                seen.add(lab)
+        ok = np.isfinite(pred)
+        held = bool(np.any(labs == "test"))
+        ax.plot(step[ok], pred[ok], color="black" if held else "dimgray", lw=1.3 if held else 0.8,
+                ls="-" if held else "--", zorder=4, label=None if "law" in seen else _short(law_name))
+        seen.add("law")
+        if held and ok.any():
+            ax.annotate(str(c["run"]), (step[ok][-1], pred[ok][-1]), fontsize=7, xytext=(3, 0),
+                        textcoords="offset points", va="center")
+    ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
+    ax.set_xlabel(step_label)
+    ax.set_ylabel(target)
+    ax.set_title(f"learning curves and the law along each run: {_short(law_name)}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    _legend(ax, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def schedule_forecast_figure(step: np.ndarray, lr: np.ndarray, pred: np.ndarray, lower, upper, law_name: str,
+                             target: str, level: float | None, others: Sequence[dict] = ()):
+    """A planned run's predicted curve (with its bootstrap band) above its learning-rate schedule;
+    ``others``: more forecasts to compare (dicts with ``name``, ``step``, ``lr``, ``pred``)."""
+    fig = Figure(figsize=(7.2, 5.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot(step, pred, color="tab:green", lw=1.8, label="planned schedule")
+    if lower is not None and upper is not None:
+        top.fill_between(step, lower, upper, color="tab:green", alpha=0.2, lw=0,
+                         label=f"{int(round((level or 0.95) * 100))} % bootstrap band")
+    bottom.plot(step, lr, color="tab:green", lw=1.2)
+    for i, o in enumerate(others):
+        colour = LAW_COLOURS[(i + 1) % len(LAW_COLOURS)]
+        top.plot(o["step"], o["pred"], color=colour, lw=1.2, ls="--", label=o["name"])
+        bottom.plot(o["step"], o["lr"], color=colour, lw=1.0, ls="--")
+    top.set_ylabel(f"predicted {target}")
+    top.set_title(f"forecast of a planned schedule: {_short(law_name)}", fontsize=10)
+    top.grid(True, alpha=0.25)
+    _legend(top, loc="best")
+    bottom.set_ylabel("learning rate")
+    bottom.set_xlabel("step")
+    bottom.grid(True, alpha=0.25)
+    fig.tight_layout()
+    return fig
