@@ -1,7 +1,8 @@
 """What a search keeps on disk so that Ctrl-C, SIGTERM or a crash loses no work.
 
-A long search has three phases: engines propose candidates, every candidate is
-refit and scored, the best few get bootstrap intervals. Each finished piece
+A long search has four phases: the catalog laws are scored (which measures what
+a law costs, for the time budget's plan), engines propose candidates, their
+candidates are refit and scored, the best few get bootstrap intervals. Each finished piece
 (an engine's proposals, a scored law, a bootstrapped law) is written to
 ``checkpoint.json`` in the output directory, atomically, as soon as it exists.
 ``discover run --resume DIR`` (or :func:`discover.resume`) reads it back and
@@ -100,7 +101,7 @@ class Checkpoint:
         self.engines: dict[str, dict] = {}
         self.scored: dict[str, dict] = {}
         self.boot: dict[str, dict] = {}
-        self.phase = "search"
+        self.phase = "catalog"  # the catalog is scored first, then the engines search
         self._last_save = 0.0
 
     # ------------------------------------------------------------ engines
@@ -120,6 +121,11 @@ class Checkpoint:
 
     def engine_wall(self, name: str) -> float:
         return float(self.engines.get(name, {}).get("wall_s", 0.0))
+
+    def engine_budget(self, name: str) -> float | None:
+        """The seconds the run planned for an engine when it started (None if it never did)."""
+        budget = self.engines.get(name, {}).get("info", {}).get("budget_s")
+        return float(budget) if budget else None
 
     def record_engine(self, name: str, candidates, *, wall_s: float, interrupted: bool, info: Mapping) -> None:
         items = []
@@ -141,7 +147,7 @@ class Checkpoint:
 
     # ------------------------------------------------------------ disk
     def enter(self, phase: str) -> None:
-        """Mark the search's phase (score, bootstrap, done, interrupted) and save."""
+        """Mark the run's phase (catalog, search, score, bootstrap, done, interrupted) and save."""
         self.phase = phase
         self.save(force=True)
 

@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-forms", type=int, default=None, metavar="N",
                    help="also stop the grammar search after N fitted forms: a run that ends on N, not on the "
                         "clock, gives the same laws for the same seed on any machine")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes that fit the grammar's forms in parallel (default: every local core); with "
+                        "--max-forms the laws are the same for any N")
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="a dask.distributed scheduler (tcp://host:8786): its workers fit the grammar's forms")
     p.add_argument("--max-constants", type=int, default=None, metavar="K",
                    help="no candidate law (catalog ones too) may have more than K constants (per group, when grouped)")
     p.add_argument("--law", action="append", default=[], help="also score this catalog name or formula (repeatable)")
@@ -402,7 +407,8 @@ def _cmd_run(args) -> int:
         with _flags():
             search = SearchOptions(engines=_csv_list(args.engines), time_budget=args.time_budget,
                                    max_forms=args.max_forms, catalog=not args.no_catalog,
-                                   max_constants=args.max_constants)
+                                   max_constants=args.max_constants, workers=args.workers,
+                                   dask_scheduler=args.dask_scheduler)
         # a checkpoint needs the table on disk; runs over several targets are not resumable
         ck = out if (out is not None and not args.targets) else None
         with locked(out):

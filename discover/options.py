@@ -28,6 +28,7 @@ from typing import Any, Mapping
 from .engines.base import engine_names
 from .errors import DataError
 from .schedule import DEFAULT_MOMENTUM
+from .workers import local_cores
 
 DEFAULT_VAL_FRAC = 0.15
 
@@ -207,8 +208,15 @@ class SearchOptions(Settings):
     engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     catalog: bool = True
     max_constants: int | None = None
+    workers: int | None = None  # processes fitting the grammar's forms and scoring laws; None: every local core
+    dask_scheduler: str | None = None  # a dask.distributed scheduler's address: its workers fit the forms
 
     def __post_init__(self):
+        if self.workers is not None:
+            object.__setattr__(self, "workers", _int(self.workers, "workers", 1))
+        if self.dask_scheduler is not None and (not isinstance(self.dask_scheduler, str) or not self.dask_scheduler.strip()):
+            raise SettingError("dask_scheduler", f"must be a scheduler address such as tcp://host:8786, got "
+                                                 f"{self.dask_scheduler!r}")
         engines = _names(self.engines, "engines")
         if not engines:
             raise DataError("no engine chosen; use e.g. engines=['grammar']")
@@ -236,8 +244,10 @@ class SearchOptions(Settings):
             object.__setattr__(self, "max_constants", _int(self.max_constants, "max_constants", 1))
 
     def options_for(self, engine: str) -> dict:
-        """The options an engine is built with (``max_forms`` goes to the grammar engine)."""
+        """The options an engine is built with (``max_forms`` and ``workers`` go to the grammar engine)."""
         out = dict(self.engine_options.get(engine, {}))
-        if self.max_forms is not None and engine.lower() == "grammar":
-            out.setdefault("max_forms", self.max_forms)
+        if engine.lower() == "grammar":
+            if self.max_forms is not None:
+                out.setdefault("max_forms", self.max_forms)
+            out.setdefault("workers", self.workers if self.workers is not None else local_cores())
         return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -35,6 +36,7 @@ from .options import FitOptions
 from .result import NO_FORECAST, Scored, bootstrap_predictions
 from .score import bic, metrics
 from .splits import BACKTEST, SELECT, TEST, TRAIN, VAL, Split
+from .workers import Workers, WorkersFailed
 
 
 class ScoreStore(Protocol):
@@ -207,33 +209,64 @@ def score_safely(candidate: Candidate | Law, dataset: Dataset, split: Split, opt
 
 def score_candidates(candidates: Sequence[Candidate | Law], dataset: Dataset, split: Split, options: FitOptions, *,
                      published: bool = False, bootstrap: int | None = None, store: ScoreStore | None = None,
-                     stop=None, progress: Callable | None = None, warnings: list | None = None) -> list[Scored]:
-    """Fit and score each candidate; failures are kept with their reason, never raised.
+                     stop=None, progress: Callable | None = None, warnings: list | None = None,
+                     workers: Workers | None = None) -> list[Scored]:
+    """Fit and score each candidate, in order; failures are kept with their reason, never raised.
 
     ``store`` keeps and gives back scored laws; once ``stop`` is set, the loop ends
-    after the current law; ``warnings`` collects a line for each law that failed.
+    after the current law (the current batch, with ``workers``); ``warnings`` collects a
+    line for each law that failed. ``workers`` (:class:`~discover.workers.Workers` holding
+    ``(dataset, split, options)``) score a few laws per worker at a time; the results are
+    the same as in one process.
     """
+    items = [as_candidate(item) for item in candidates]
+    batch = 1 if workers is None else BATCH_PER_WORKER * workers.size
     out = []
-    for i, item in enumerate(candidates):
+    for at in range(0, len(items), batch):
         if stop:
             break
-        cand = as_candidate(item)
-        s = store.get_scored(cand.law) if store is not None else None
-        if s is None:
-            s = score_safely(cand, dataset, split, options, published=published, bootstrap=bootstrap)
-            if store is not None:
-                store.record_scored(cand.law, s)
-        if not s.ok and warnings is not None:
-            warnings.append(f"{cand.law.name}: {s.status}")
-        out.append(s)
-        if progress:
-            progress(i + 1, len(candidates), s)
+        chunk = items[at:at + batch]
+        done = [store.get_scored(c.law) if store is not None else None for c in chunk]
+        todo = [(c, published, bootstrap) for c, s in zip(chunk, done) if s is None]
+        fresh = iter(_score_all(todo, dataset, split, options, workers))
+        for k, (cand, s) in enumerate(zip(chunk, done)):
+            if s is None:
+                s = next(fresh)
+                if store is not None:
+                    store.record_scored(cand.law, s)
+            if not s.ok and warnings is not None:
+                warnings.append(f"{cand.law.name}: {s.status}")
+            out.append(s)
+            if progress:
+                progress(at + k + 1, len(items), s)
     return out
 
 
-def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOptions) -> Scored:
+#: Laws per worker handed out at once (the stop flag and the deadline are checked between batches).
+BATCH_PER_WORKER = 2
+
+
+def _score_all(todo, dataset, split, options, workers: Workers | None) -> list[Scored]:
+    if workers is not None and len(todo) > 1:
+        try:
+            return workers.map(_score_job, todo)
+        except WorkersFailed:  # a worker died: this process scores the batch itself
+            pass
+    return [score_safely(c, dataset, split, options, published=pub, bootstrap=boot) for c, pub, boot in todo]
+
+
+def _score_job(context, job) -> Scored:
+    """One law scored by a worker holding ``(dataset, split, options)``."""
+    dataset, split, options = context
+    cand, published, bootstrap = job
+    return score_safely(cand, dataset, split, options, published=published, bootstrap=bootstrap)
+
+
+def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOptions,
+                  until: float | None = None) -> Scored:
     """Bootstrap intervals for an already scored law: its metrics stay, its final fit is
-    resampled (rows within groups) and refit warm from its own constants."""
+    resampled (rows within groups, whole runs of a curve table) and refit warm from its own
+    constants; no refit begins after ``until`` (a monotonic time)."""
     law = scored.law
     if not scored.ok or law.constants is None or options.bootstrap <= 0:
         return scored
@@ -248,9 +281,13 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
                             weights=None if dataset.weights is None else dataset.weights[rows],
                             delta=options.delta, seed=options.seed, log_space=dataset.target_positive, shared=shared,
                             group_name=dataset.group if grouped else None, bootstrap=options.bootstrap,
-                            warm=law.constants, clusters=None if dataset.runs is None else dataset.runs[rows])
+                            warm=law.constants, clusters=None if dataset.runs is None else dataset.runs[rows],
+                            bootstrap_until=until)
     except (DataError, ArithmeticError, ValueError, np.linalg.LinAlgError) as err:
         scored.message = "; ".join(filter(None, [scored.message, f"bootstrap failed: {err}"]))
+        return scored
+    if draws_used(final) < 2:  # its share of the time allowed fewer than two resamples: no interval
+        scored.message = "; ".join(filter(None, [scored.message, "bootstrap: no time left for resamples"]))
         return scored
     out = dataclasses.replace(scored, intervals=final.intervals, samples=final.samples)
     test = split.rows(TEST)
@@ -259,24 +296,65 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
     return out
 
 
+def draws_used(scored) -> int:
+    """Bootstrap resamples a law's intervals rest on (per group: the fewest)."""
+    samples = scored.samples or {}
+    if not samples:
+        return 0
+    first = next(iter(samples.values()))
+    if isinstance(first, dict):  # per group
+        return min((len(next(iter(g.values()), [])) for g in samples.values()), default=0)
+    return len(first)
+
+
 def bootstrap_best(ranked: list[Scored], recommended: int | None, dataset: Dataset, split: Split,
-                   options: FitOptions, n_top: int, *, store: ScoreStore | None = None, stop=None) -> list[Scored]:
-    """The ranking with bootstrap intervals added to its best ``n_top`` laws and the recommended one."""
+                   options: FitOptions, n_top: int, *, store: ScoreStore | None = None, stop=None,
+                   until: float | None = None, workers: Workers | None = None) -> list[Scored]:
+    """The ranking with bootstrap intervals added to its best ``n_top`` laws and the recommended one
+    (the recommended first); with ``until`` (a monotonic time) each law gets an equal share of
+    the time left, and keeps the draws done in it. ``workers`` resample several laws at once."""
     out = list(ranked)
     top = set(range(min(n_top, len(out))))
+    order = sorted(top - {recommended})
     if recommended is not None:
-        top.add(recommended)
-    for i in sorted(top):
+        order.insert(0, recommended)
+    todo = []
+    for i in order:
+        s = store.get_scored(out[i].law, boot=True) if store is not None else None
+        if s is None:
+            todo.append(i)
+        else:
+            out[i] = s
+    width = 1 if workers is None else workers.size
+    for at in range(0, len(todo), width):
         if stop:
             break
-        law = out[i].law
-        s = store.get_scored(law, boot=True) if store is not None else None
-        if s is None:
-            s = add_bootstrap(out[i], dataset, split, options)
+        chunk = todo[at:at + width]
+        rounds_left = -(-(len(todo) - at) // width)
+        seconds = None if until is None else max(0.0, until - time.monotonic()) / rounds_left
+        jobs = [(out[i], seconds) for i in chunk]
+        done = None
+        if workers is not None and len(jobs) > 1:
+            try:
+                done = workers.map(_bootstrap_job, jobs)
+            except WorkersFailed:  # a worker died: this process resamples the batch itself
+                done = None
+        if done is None:
+            done = [_bootstrap_job((dataset, split, options), job) for job in jobs]
+        for i, s in zip(chunk, done):
             if store is not None:
-                store.record_scored(law, s, boot=True)
-        out[i] = s
+                store.record_scored(out[i].law, s, boot=True)
+            out[i] = s
     return out
+
+
+def _bootstrap_job(context, job) -> Scored:
+    """One law's bootstrap, by a worker holding ``(dataset, split, options)``; ``seconds`` (its
+    share of the time left, or None) is turned into a deadline on the worker's own clock."""
+    dataset, split, options = context
+    scored, seconds = job
+    return add_bootstrap(scored, dataset, split, options,
+                         until=None if seconds is None else time.monotonic() + seconds)
 
 
 def _band_metrics(y, pred, log_space) -> dict:

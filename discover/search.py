@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import canon
+from .budget import Budget, Deadline
 from .candidate import Candidate
 from .checkpoint import Checkpoint, StopFlag, checkpoint_path, stop_on_signals
 from .engines import EngineTask, get_engine
@@ -32,9 +34,10 @@ from .pipeline import build_result, prepare, run_record
 from .resolve import resolve_laws
 from .result import Result
 from .schedule import DEFAULT_MOMENTUM
-from .scoring import bootstrap_best, check_rows, merge_same_functions, score_candidates
+from .scoring import bootstrap_best, check_rows, draws_used, merge_same_functions, score_candidates
 from .select import rank
 from .splits import TRAIN, VAL, band_clusters
+from .workers import Workers, local_cores
 
 BOOTSTRAP_TOP = 5
 BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals for the best two only
@@ -59,8 +62,9 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
              max_forms: int | None = None, max_constants: int | None = None, name: str | None = None,
              checkpoint=None, resume: bool = False, direction: str | None = None,
              stop: StopFlag | None = None, handle_signals: bool = True,
-        curve: str | None = None, step: str | None = None, lr: str | None = None,
-        momentum: float = DEFAULT_MOMENTUM, min_step: float | None = None) -> Result:
+             curve: str | None = None, step: str | None = None, lr: str | None = None,
+             momentum: float = DEFAULT_MOMENTUM, min_step: float | None = None, workers: int | None = None,
+             dask_scheduler: str | None = None) -> Result:
     """Search for laws on a table of runs and rank them with the catalog laws.
 
     ``engines`` are run within ``time_budget`` seconds (split evenly); an engine
@@ -68,6 +72,9 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
     ``max_forms`` also ends the grammar search after that many fitted forms (a
     search that ends on its count gives the same laws on any machine). ``max_constants`` bounds
     every candidate, catalog laws included (per group, for a grouped law).
+
+    ``workers`` processes fit forms and score laws (default: every local core; the laws are the
+    same for any number); ``dask_scheduler`` (an address) has a Dask cluster fit the forms.
 
     ``checkpoint`` (a directory) keeps every finished piece of work on disk;
     ``resume=True`` continues from it (see :func:`resume`). The first SIGINT or
@@ -83,7 +90,8 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
                       curve=curve, step=step, lr=lr, momentum=momentum, min_step=min_step)
     options = FitOptions(seed=seed, delta=delta, bootstrap=bootstrap, shared=shared, tolerance=tolerance)
     search = SearchOptions(engines=engines, time_budget=time_budget, max_forms=max_forms,
-                           engine_options=engine_options or {}, catalog=catalog, max_constants=max_constants)
+                           engine_options=engine_options or {}, catalog=catalog, max_constants=max_constants,
+                           workers=workers, dask_scheduler=dask_scheduler)
     return run_search(data, table, options, search, laws=laws, progress=progress, checkpoint=checkpoint,
                       resume=resume, stop=stop, handle_signals=handle_signals)
 
@@ -121,8 +129,9 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
     own = stop is None
     stop = stop if stop is not None else StopFlag()
     guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
-    with guard:
-        return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes)
+    with guard, cluster_client(search.dask_scheduler) as client, scoring_workers(dataset, sp, options, search) as pool:
+        return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes, client,
+                       pool)
 
 
 def resume(directory, *, data=None, progress: Callable | None = None, stop: StopFlag | None = None,
@@ -150,17 +159,45 @@ def resume(directory, *, data=None, progress: Callable | None = None, stop: Stop
 
 
 def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOptions, fixed, known, ck, stop,
-            progress, t0, notes=()) -> Result:
+            progress, t0, notes=(), client=None, pool=None) -> Result:
+    """The run, planned against its time budget (:mod:`discover.budget`): the catalog (and the user's
+    laws) scored first, which measures what a law costs here; the engines searched in the time that
+    leaves; their laws scored best first to the deadline; the bootstrap cut to the time left."""
     seed = options.seed
     warnings: list[str] = list(notes)
+    clock = Budget(search.time_budget, start=time.monotonic() - (time.perf_counter() - t0))
+    n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
+    t = time.monotonic()
+    first = canon.dedupe([Candidate(law) for law in [*fixed, *known]])
+    if search.max_constants is not None:
+        over = [c.law.name for c in first if c.law.n_constants > search.max_constants]
+        if over:
+            warnings.append(f"{len(over)} catalog or given laws with more than {search.max_constants} constants "
+                            f"left out (max_constants), e.g. {', '.join(over[:3])}")
+        first = [c for c in first if c.law.n_constants <= search.max_constants]
+    fresh = sum(1 for c in first if ck is None or ck.get_scored(c.law) is None)  # not restored from a checkpoint
+    scored = score_candidates(first, dataset, sp, options, bootstrap=0, store=ck, progress=progress, stop=stop,
+                              workers=pool)
+    per_law = (time.monotonic() - t) / fresh if fresh else None  # None: nothing was fitted here to measure
+    clock.phase("catalog", time.monotonic() - t)
     task = make_task(dataset, sp, known, seed, progress)
     task.stop, task.max_constants = stop, search.max_constants
-    engine_info, proposed = [], []
     # Ask every engine first, so the budget is split among those that can run here.
-    chosen = [(name, get_engine(name, **search.options_for(name))) for name in search.engines]
+    engine_info, proposed = [], []
+    chosen = []
+    for name in search.engines:
+        opts = search.options_for(name)
+        if client is not None and name.lower() == "grammar":
+            opts["executor"] = client
+        chosen.append((name, get_engine(name, **opts)))
     status = {name: eng.available() for name, eng in chosen}
     n_ok = sum(1 for ok, _ in status.values() if ok)
-    budget = search.time_budget / max(n_ok, 1)
+    budget = clock.search_seconds(per_law, n_ok, bool(options.bootstrap)) / max(n_ok, 1)
+    if ck:  # a resumed run keeps the plan it started with (its catalog came back from the checkpoint unmeasured)
+        budget = next((b for b in (ck.engine_budget(n) for n, _ in chosen) if b), budget)
+    t = time.monotonic()
+    if ck:
+        ck.enter("search")
     for ename, eng in chosen:
         ok, why = status[ename]
         info = {"name": ename, "version": _safe_version(eng), "seed": seed, "budget_s": round(budget if ok else 0.0, 1)}
@@ -172,7 +209,7 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
         used = ck.engine_wall(ename) if ck else 0.0
         if ck and ck.engine_done(ename):
             engine_info.append(ck.engines[ename]["info"])
-            proposed.extend(before)
+            proposed.append(before)
             continue
         left = budget - used
         if stop or left < min(1.0, budget):
@@ -186,44 +223,101 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
         engine_info.append(entry)
         if ck:
             ck.record_engine(ename, found, wall_s=used + wall, interrupted=interrupted, info=entry)
-        proposed.extend(found[:GRACE_LAWS] if interrupted else found)
+        proposed.append(found[:GRACE_LAWS] if interrupted else found)
+    clock.phase("search", time.monotonic() - t)
     grace = bool(stop)  # stopped during the search: still score the catalog and the engines' best few
+    # the engines' laws best first, taking turns, so that a deadline leaves each engine its best
+    proposed = [c for rank_ in itertools.zip_longest(*proposed) for c in rank_ if c is not None]
     simplified = [readable(dataclasses.replace(c, law=canon.simplify_law(c.law))) for c in proposed]
-    candidates = canon.dedupe([*(Candidate(law) for law in [*fixed, *known]), *simplified])
     if search.max_constants is not None:
-        over = [c.law.name for c in candidates if c.law.n_constants > search.max_constants]
+        over = [c.law.name for c in simplified if c.law.n_constants > search.max_constants]
         if over:
             warnings.append(f"{len(over)} laws with more than {search.max_constants} constants left out "
                             f"(max_constants), e.g. {', '.join(over[:3])}")
-        candidates = [c for c in candidates if c.law.n_constants <= search.max_constants]
+        simplified = [c for c in simplified if c.law.n_constants <= search.max_constants]
+    candidates = canon.dedupe([*first, *simplified])
     if ck:
         ck.enter("score")
-    scored = score_candidates(candidates, dataset, sp, options, bootstrap=0, store=ck, progress=progress,
-                              stop=None if grace else stop)
+    t = time.monotonic()
+    on_time = Deadline(clock.deadline(), None if grace else stop)
+    found_laws = candidates[len(first):]
+    # the engines' best few are scored even past the deadline: a search whose laws are never judged was wasted
+    sure = GRACE_LAWS * max(n_ok, 1)
+    scored += score_candidates(found_laws[:sure], dataset, sp, options, bootstrap=0, store=ck, progress=progress,
+                               stop=None if grace else stop, workers=pool)
+    scored += score_candidates(found_laws[sure:], dataset, sp, options, bootstrap=0, store=ck, progress=progress,
+                               stop=on_time, workers=pool)
+    unscored = len(first) + len(found_laws) - len(scored)
+    if unscored > 0 and on_time.passed:
+        warnings.append(f"{unscored} of the engines' laws (the lowest ranked) were not scored: the time budget ran out")
     ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive, tolerance=options.tolerance,
                    clusters=band_clusters(dataset, sp))
-    if not stop:  # the best discovered laws one step simpler: a term dropped, a redundant constant fixed
+    if not stop and not on_time:  # the best discovered laws one step simpler: a term dropped, a redundant constant fixed
         variants = canon.dedupe([*candidates, *_simpler(ranking)])[len(candidates):]
         if variants:
-            scored += score_candidates(variants, dataset, sp, options, bootstrap=0, store=ck, stop=stop)
+            scored += score_candidates(variants, dataset, sp, options, bootstrap=0, store=ck, stop=on_time,
+                                       workers=pool)
             ranking = rank(merge_same_functions(scored, dataset, sp), dataset.target_positive,
                            tolerance=options.tolerance, clusters=band_clusters(dataset, sp))
+    clock.phase("score", time.monotonic() - t)
     ranked, rec = ranking.laws, ranking.recommended
-    n_top = BOOTSTRAP_TOP_GROUPED if dataset.group is not None else BOOTSTRAP_TOP
+    used_draws = 0
     if options.bootstrap and not stop:
+        t = time.monotonic()
         if ck:
             ck.enter("bootstrap")
-        ranked = bootstrap_best(ranked, rec, dataset, sp, options, n_top, store=ck, stop=stop)
+        ranked = bootstrap_best(ranked, rec, dataset, sp, options, n_top, store=ck, stop=stop,
+                                until=clock.deadline(), workers=pool)
+        used_draws = draws_used(ranked[rec]) if rec is not None else 0
+        if used_draws < options.bootstrap:
+            warnings.append(f"bootstrap cut to {used_draws} resamples (of {options.bootstrap}) for the recommended "
+                            f"law, to end within the time budget" + ("; no intervals" if used_draws < 2 else ""))
+        clock.phase("bootstrap", time.monotonic() - t)
     if stop:
         warnings.append(f"interrupted ({stop.reason}): these are the best laws found so far"
                         + ("; continue with resume" if ck else ""))
     if ck:
         ck.enter("interrupted" if stop else "done")
     record = run_record(table, options, search=search, bootstrap_top=n_top)
+    record["bootstrap_used"] = used_draws
+    timing = {**{f"{k}_s": v for k, v in clock.phases.items()}, "total_s": round(time.perf_counter() - t0, 3)}
     res = build_result(ranked, dataset, sp, engines=engine_info, warnings=warnings, options=record,
-                       timing={"total_s": round(time.perf_counter() - t0, 3)}, tolerance=options.tolerance)
+                       timing=timing, tolerance=options.tolerance)
     res.status = f"interrupted: {stop.reason}" if stop else "complete"
     return res
+
+
+@contextlib.contextmanager
+def cluster_client(address: str | None):
+    """A dask.distributed client of the scheduler at ``address`` (its workers fit the grammar's
+    forms), closed when the run ends; ``None`` without an address."""
+    if not address:
+        yield None
+        return
+    try:
+        from distributed import Client  # optional: only a cluster run needs it
+    except ImportError:
+        raise DataError("--dask-scheduler needs dask.distributed: pip install 'discover[dask]'") from None
+    try:
+        client = Client(address, timeout=30)
+    except (OSError, TimeoutError) as err:
+        raise DataError(f"cannot reach the Dask scheduler at {address!r}: {err}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def scoring_workers(dataset, sp, options: FitOptions, search: SearchOptions):
+    """Local worker processes that score laws (and resample them) for the run, when it has more
+    than one; None otherwise. A cluster run scores here: its workers fit the search's forms."""
+    n = search.workers if search.workers is not None else local_cores()
+    if n < 2 or search.dask_scheduler:
+        yield None
+        return
+    with Workers((dataset, sp, options), workers=n) as pool:
+        yield pool
 
 
 #: Discovered laws, best first, whose simpler neighbours are scored after the first ranking.

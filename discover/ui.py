@@ -132,6 +132,11 @@ def print_result(res, out=None, top: int = 15):
                 lo, hi = fc["range"]
                 con.print(f"  [yellow]the {len(fc['laws'])} laws the held-out rows cannot tell apart forecast "
                           f"{_fmt(lo, 5)} to {_fmt(hi, 5)} there: these runs do not pin the extrapolation down[/]")
+    phases = [(k[:-2], v) for k, v in (res.timing or {}).items() if k.endswith("_s") and k != "total_s"]
+    if phases and "total_s" in res.timing:
+        budget = (res.options or {}).get("time_budget")
+        con.print("time: " + " · ".join(f"{k} {v:.1f} s" for k, v in phases)
+                  + f" · total {res.timing['total_s']:.1f} s" + (f" (budget {budget:g} s)" if budget else ""))
     for w in res.warnings[:5]:
         con.print(f"[yellow]warning[/]: {w}")
     if out is not None:

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discover"
 
 # lowest first; a module may import modules of its own stage or an earlier one
 STAGES = [
-    ("foundation", ["errors", "version", "schema", "formula", "law", "roles", "score", "ui", "locking"]),
+    ("foundation", ["errors", "version", "schema", "formula", "law", "roles", "score", "ui", "locking", "budget", "workers"]),
     ("table and contracts", ["data", "schedule", "datasets", "splits", "options", "candidate", "engines", "engines.base"]),
     ("fitting", ["fitting"]),
     ("laws", ["canon", "catalog", "resolve", "naming", "flags"]),

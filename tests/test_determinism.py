@@ -1,6 +1,8 @@
 """Same inputs and seed -> byte-identical results.json, apart from timing fields.
 
-Timing fields are ``timing`` (wall-clock totals) and ``engines[*].wall_s``.
+Timing fields are ``timing`` (wall-clock totals), ``engines[*].wall_s`` and
+``engines[*].budget_s`` (the engine's share of the time budget, planned from the
+measured cost of scoring a law).
 Everything else -- laws, order, constants, bootstrap draws, metrics, the
 recommended index, warnings -- must be identical, in the same process (API)
 and across processes with different ``PYTHONHASHSEED`` (CLI), so that set or
@@ -42,8 +44,9 @@ def masked(path: Path) -> str:
     assert json.dumps(data, indent=1, allow_nan=False) == text
     data["timing"] = {k: "<timing>" for k in data.get("timing", {})}
     for eng in data.get("engines", []):
-        if "wall_s" in eng:
-            eng["wall_s"] = "<timing>"
+        for key in ("wall_s", "budget_s"):
+            if key in eng:
+                eng[key] = "<timing>"
     return json.dumps(data, indent=1, allow_nan=False)
 
 

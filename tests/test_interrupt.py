@@ -47,10 +47,17 @@ def start(args: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
+def _searching(out: Path) -> bool:
+    try:
+        return json.loads((out / CHECKPOINT_NAME).read_text()).get("phase") == "search"
+    except (OSError, ValueError):
+        return False
+
+
 def wait_for_search(out: Path, proc: subprocess.Popen, timeout: float = 60.0):
-    """Until the run's checkpoint exists (it is written when the search starts), plus a moment."""
+    """Until the run's checkpoint says the engines are searching (the catalog is scored first), plus a moment."""
     t0 = time.monotonic()
-    while not (out / CHECKPOINT_NAME).exists():
+    while not _searching(out):
         assert proc.poll() is None, proc.communicate()[1]
         assert time.monotonic() - t0 < timeout, "the run never wrote its checkpoint"
         time.sleep(0.1)
@@ -121,16 +128,20 @@ def test_stop_during_scoring_then_resume_gives_the_uninterrupted_result(tmp_path
 
     stop = StopFlag()
     scored_seen = []
+    searched = []
 
     def progress(done, total=None, scored=None, **_):
-        if total is not None:  # the scoring loop (the engine reports total=None)
+        if total is None:  # the engine reports total=None; the catalog is scored before it, its laws after
+            searched.append(done)
+        elif searched:
             scored_seen.append(done)
             if done == 3:
                 stop.set("test")
 
     part = discover.discover(str(small), **args, checkpoint=tmp_path / "ck", stop=stop, progress=progress)
-    assert part.status == "interrupted: test" and len(part.laws) == 3
-    assert max(scored_seen) == 3
+    n_catalog = sum(1 for s in part.laws if str(s.law.provenance).startswith("catalog"))
+    assert part.status == "interrupted: test" and len(part.laws) < len(full.laws)
+    assert max(scored_seen) == 3 and n_catalog == sum(1 for s in full.laws if str(s.law.provenance).startswith("catalog"))
     assert Checkpoint.load(tmp_path / "ck").phase == "interrupted"
 
     refits = []

@@ -191,7 +191,8 @@ def test_discover_with_grammar_and_operon_ranks_both():
                    bootstrap=0, catalog=False, split="compute:0.2")
     data = res.to_dict()
     engines = {e["name"]: e for e in data["engines"]}
-    assert engines["grammar"]["budget_s"] == engines["operon"]["budget_s"] == 3.0
+    # an equal share each, planned inside the 6 s (part of it kept for scoring what they hand over)
+    assert engines["grammar"]["budget_s"] == engines["operon"]["budget_s"] and 0 < engines["grammar"]["budget_s"] <= 3.0
     assert engines["operon"]["status"] == "ok" and engines["operon"]["n_laws"] > 0
     provenances = [law["provenance"] for law in data["laws"]]
     assert "engine: operon, seed 0" in provenances and "engine: grammar, seed 0" in provenances

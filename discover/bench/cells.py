@@ -58,6 +58,9 @@ class Cell:
     seed: int
     budget: float
     bootstrap: int = 0
+    #: processes the cell's search may use (not part of the key: the runner sets it from how many
+    #: cells run at once, so that cells running side by side do not oversubscribe the cores)
+    search_workers: int = 1
 
     @property
     def engines(self) -> list[str]:
@@ -130,7 +133,7 @@ def execute(cell: Cell, *, rss_scope: str = "process") -> tuple[dict, dict | Non
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow in candidate fits: noise in a bench log
             res = discover(task.frame, target=task.target, features=task.features, group=task.group,
                            split=task.split, engines=cell.engines, time_budget=cell.budget, seed=cell.seed,
-                           bootstrap=cell.bootstrap, name=task.name)
+                           bootstrap=cell.bootstrap, name=task.name, workers=cell.search_workers)
     except Exception as err:  # noqa: BLE001 - a cell that fails records why; the benchmark carries on
         row.update(status=ERROR, error=_one_line(err), wall_s=round(time.perf_counter() - t0, 3))
         row.update(_memory(rss_scope))

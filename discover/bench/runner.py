@@ -18,6 +18,7 @@ an interrupted benchmark is resumed by running the same command again.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing as mp
 import time
@@ -31,6 +32,7 @@ from ..engines import engine_names
 from ..errors import DataError
 from ..result import write_json_atomic
 from ..version import __version__
+from ..workers import local_cores
 from .cells import FAILED, Cell, cell_dir, error_row, execute, finish, read_done, run_cell
 from .suites import Task, load_suite
 from .summary import cells_frame, write_summary
@@ -83,6 +85,9 @@ def run_bench(suite, *, out, engines: Sequence[str] = ("grammar",), seeds: Seque
         raise DataError(f"--out {str(out)!r} exists and is not a directory")
     task_list = load_suite(suite, noise=noise, data_seed=data_seed, only=tasks)
     cells = plan(task_list, engines, seeds, time_budget, bootstrap)
+    # the cores are shared out: cells side by side each search on their share; a Dask cell on one process
+    share = 1 if dask_scheduler else max(1, local_cores() // max(workers, 1))
+    cells = [dataclasses.replace(c, search_workers=share) for c in cells]
     log = log or (lambda msg: None)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "bench.json", {

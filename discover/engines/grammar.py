@@ -33,6 +33,7 @@ from scipy.optimize import least_squares
 from ..errors import DataError
 from ..candidate import Candidate
 from ..version import __version__
+from ..workers import Workers, WorkersFailed
 from .base import EngineTask
 from .form_law import to_law
 from .forms import Fitted, Form, FormEval, Stack, form_error
@@ -45,6 +46,83 @@ FOLD_WEIGHTS = (2.0, 1.0)
 BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
 REDUCE_SHARE = 0.15  # of the budget left after single terms (time or forms): simpler neighbours of the best forms
 COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error
+BATCH_PER_WORKER = 2  # forms per worker handed out at once (the clock is checked between batches)
+
+
+class FormFitter:
+    """What fitting one form needs, and nothing else: the folds' stacks, the residual space, the
+    target's scale and the groups. Small and picklable, so that worker processes (or a Dask
+    cluster's workers) can fit forms with a copy of it while the search stays in one process."""
+
+    def __init__(self, folds, log_space: bool, yscale: float, groups: list[str], grouped: bool):
+        self.folds, self.log_space, self.yscale, self.groups, self.grouped = folds, log_space, yscale, groups, grouped
+
+    def _fit_stack(self, fe: FormEval, st: Stack, starts: list[np.ndarray]):
+        """Fit η (shared across groups) by variable projection; coefficients per group."""
+        def resid(e):
+            return fe.residual(st, e)
+
+        cand = [np.clip(np.asarray(s, float), fe.lo, fe.hi) for s in starts]
+        if len(cand) > 2 and len(cand[0]):
+            # screen the starts with one residual evaluation each; refine the best two
+            cand = sorted(cand, key=lambda s: float(np.sum(resid(s) ** 2)))[:2]
+        best = None
+        for s in cand:
+            if len(s):
+                try:
+                    r = least_squares(resid, s, bounds=(fe.lo, fe.hi), method="trf", x_scale="jac",
+                                      max_nfev=60 * (len(s) + 1), ftol=1e-10, xtol=1e-10)
+                except (ValueError, np.linalg.LinAlgError):
+                    continue
+                eta, cost = r.x, r.cost
+            else:
+                eta, cost = s, 0.5 * float(np.sum(resid(s) ** 2))
+            if np.isfinite(cost) and (best is None or cost < best[1]):
+                best = (eta, cost)
+        if best is None:
+            return None
+        coef, _ = fe.solve(st, best[0])
+        return None if coef is None else (best[0], coef)
+
+    def _fold_error(self, fe: FormEval, eta, coef, st: Stack, fit_st: Stack) -> float:
+        if not st.n:
+            return math.nan
+        if np.any(st.present & ~fit_st.present):
+            return math.inf  # a group with held-out rows but no fitted coefficients
+        pred = fe.predict(st, eta, coef)
+        return form_error(st.y, pred, self.log_space)
+
+    def fit(self, form: Form, starts: list[np.ndarray]) -> Fitted | None:
+        fe = FormEval(form, self.log_space, self.yscale)
+        fit_a, eval_a = self.folds[0]
+        res = self._fit_stack(fe, fit_a, starts)
+        if res is None:
+            return None
+        eta, coef = res
+        train_err = self._fold_error(fe, eta, coef, fit_a, fit_a)
+        errs = [self._fold_error(fe, eta, coef, eval_a, fit_a)]
+        backtest = None
+        if math.isnan(errs[0]):  # no validation rows: penalise complexity on train error
+            errs = [train_err * math.exp(form.n_constants / max(fit_a.n, 1))]
+        elif math.isfinite(errs[0]):
+            for fit_b, eval_b in self.folds[1:]:
+                rb = self._fit_stack(fe, fit_b, [eta] + starts[:1])
+                errs.append(math.inf if rb is None else self._fold_error(fe, rb[0], rb[1], eval_b, fit_b))
+                if rb is not None and backtest is None:  # the backtest fit, kept as the pipeline's start for it
+                    backtest = (rb[0], {g: rb[1][i] for i, g in enumerate(self.groups) if fit_b.present[i]})
+        coefs = {g: coef[i] for i, g in enumerate(self.groups)}
+        f = Fitted(form, [eta], coefs, train_err, float(np.average(errs, weights=FOLD_WEIGHTS[: len(errs)])),
+                   "shared" if self.grouped else "single")
+        if backtest is not None:
+            f.backtest = backtest
+        f.fold_errors = errs
+        return f
+
+
+def _fit_form(fitter: FormFitter, item):
+    """One (form, starts) pair fitted by a worker's copy of the search's fitter."""
+    form, starts = item
+    return fitter.fit(form, starts)
 
 
 class GrammarEngine:
@@ -53,13 +131,21 @@ class GrammarEngine:
     name = "grammar"
 
     def __init__(self, beam: int = 10, max_terms: int = 5, kinds=TERM_KINDS, links=LINK_NAMES, ratios: bool = True,
-                 n_return: int = 25, max_forms: int | None = None):
+                 n_return: int = 25, max_forms: int | None = None, workers: int = 1, executor=None):
         """``max_forms`` bounds the search by forms fitted as well as by time: a search that
         ends on its form count tries the same forms on any machine under any load, so the
-        same seed gives the same laws (a search that ends on its deadline may not)."""
+        same seed gives the same laws (a search that ends on its deadline may not), with any
+        number of ``workers`` (processes that fit forms in parallel: the search tries forms in
+        the same order and keeps them in that order). ``executor`` (a
+        ``distributed.Client``) has a Dask cluster's workers fit the forms instead of local
+        processes."""
         if max_forms is not None and (isinstance(max_forms, bool) or not isinstance(max_forms, int) or max_forms < 1):
             raise DataError(f"max_forms must be a positive integer, got {max_forms!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise DataError(f"workers must be a positive integer, got {workers!r}")
         self.max_forms = max_forms
+        self.workers = workers
+        self.executor = executor
         self.beam = beam
         self.max_terms = max_terms
         self.kinds = tuple(kinds)
@@ -97,6 +183,7 @@ class GrammarEngine:
         if task.backtest is not None and len(task.backtest[0]) and len(task.backtest[1]):
             fit_idx, eval_idx = (np.asarray(a, int) for a in task.backtest)
             self.folds.append((stack(Ztr, ytr, gtr, fit_idx), stack(Ztr, ytr, gtr, eval_idx)))
+        self.fitter = FormFitter(self.folds, self.log_space, self.yscale, self.groups, bool(task.grouped))
         self.train_stack = self.folds[0][0]
         counts = self.train_stack.counts
         self.min_rows = int(counts[counts > 0].min())
@@ -106,68 +193,7 @@ class GrammarEngine:
         self.evaluated: dict[str, Fitted | None] = {}
         self.n_tried = 0
         self.best = math.inf
-
-    # ------------------------------------------------------------------ fitting
-    def _fit_stack(self, fe: FormEval, st: Stack, starts: list[np.ndarray]):
-        """Fit η (shared across groups) by variable projection; coefficients per group."""
-        def resid(e):
-            return fe.residual(st, e)
-
-        cand = [np.clip(np.asarray(s, float), fe.lo, fe.hi) for s in starts]
-        if len(cand) > 2 and len(cand[0]):
-            # screen the starts with one residual evaluation each; refine the best two
-            cand = sorted(cand, key=lambda s: float(np.sum(resid(s) ** 2)))[:2]
-        best = None
-        for s in cand:
-            if len(s):
-                try:
-                    r = least_squares(resid, s, bounds=(fe.lo, fe.hi), method="trf", x_scale="jac",
-                                      max_nfev=60 * (len(s) + 1), ftol=1e-10, xtol=1e-10)
-                except (ValueError, np.linalg.LinAlgError):
-                    continue
-                eta, cost = r.x, r.cost
-            else:
-                eta, cost = s, 0.5 * float(np.sum(resid(s) ** 2))
-            if np.isfinite(cost) and (best is None or cost < best[1]):
-                best = (eta, cost)
-        if best is None:
-            return None
-        coef, _ = fe.solve(st, best[0])
-        return None if coef is None else (best[0], coef)
-
-    def _fold_error(self, fe: FormEval, eta, coef, st: Stack, fit_st: Stack) -> float:
-        if not st.n:
-            return math.nan
-        if np.any(st.present & ~fit_st.present):
-            return math.inf  # a group with held-out rows but no fitted coefficients
-        pred = fe.predict(st, eta, coef)
-        return form_error(st.y, pred, self.log_space)
-
-    def _fit(self, form: Form, starts: list[np.ndarray]) -> Fitted | None:
-        fe = FormEval(form, self.log_space, self.yscale)
-        fit_a, eval_a = self.folds[0]
-        res = self._fit_stack(fe, fit_a, starts)
-        if res is None:
-            return None
-        eta, coef = res
-        train_err = self._fold_error(fe, eta, coef, fit_a, fit_a)
-        errs = [self._fold_error(fe, eta, coef, eval_a, fit_a)]
-        backtest = None
-        if math.isnan(errs[0]):  # no validation rows: penalise complexity on train error
-            errs = [train_err * math.exp(form.n_constants / max(fit_a.n, 1))]
-        elif math.isfinite(errs[0]):
-            for fit_b, eval_b in self.folds[1:]:
-                rb = self._fit_stack(fe, fit_b, [eta] + starts[:1])
-                errs.append(math.inf if rb is None else self._fold_error(fe, rb[0], rb[1], eval_b, fit_b))
-                if rb is not None and backtest is None:  # the backtest fit, kept as the pipeline's start for it
-                    backtest = (rb[0], {g: rb[1][i] for i, g in enumerate(self.groups) if fit_b.present[i]})
-        coefs = {g: coef[i] for i, g in enumerate(self.groups)}
-        f = Fitted(form, [eta], coefs, train_err, float(np.average(errs, weights=FOLD_WEIGHTS[: len(errs)])),
-                   "shared" if self.task.grouped else "single")
-        if backtest is not None:
-            f.backtest = backtest
-        f.fold_errors = errs
-        return f
+        self.pool, self.pool_note = None, ""  # worker processes: only while propose() runs
 
     def _starts(self, form: Form, parent: Fitted | None) -> list[np.ndarray]:
         """Start grid: parent's fitted η for inherited terms, each new term's grid."""
@@ -198,40 +224,78 @@ class GrammarEngine:
         return out
 
     def evaluate(self, form: Form, parent: Fitted | None = None) -> Fitted | None:
-        key = form.key
-        if key in self.evaluated:
-            return self.evaluated[key]
-        if not form.valid() or form.n_constants > self.max_constants or form.n_linear > max(1, self.min_rows - 2):
-            self.evaluated[key] = None
-            return None
-        if form.spec.needs_log_space and not self.log_space:
-            self.evaluated[key] = None
-            return None
-        self.n_tried += 1
-        fit = self._fit(form, self._starts(form, parent))
-        self.evaluated[key] = fit
-        if fit is not None and fit.val_err < self.best:
-            self.best = fit.val_err
-        if self.task.progress:
-            self.task.progress(self.n_tried, None, best=self.best if math.isfinite(self.best) else None)
-        return fit
+        return self.evaluate_many([(form, parent)])[0]
+
+    def _admissible(self, form: Form) -> bool:
+        return (form.valid() and form.n_constants <= self.max_constants
+                and form.n_linear <= max(1, self.min_rows - 2)
+                and not (form.spec.needs_log_space and not self.log_space))
+
+    def evaluate_many(self, pairs: list[tuple[Form, Fitted | None]], until: float = 0.0) -> list[Fitted | None]:
+        """Fit (form, parent) pairs, in parallel when there are workers; results in the order given.
+        A form fitted before is not fitted again; with ``max_forms``, a new form is fitted only while
+        the share of the count left is above ``until`` (as a one-at-a-time loop that checks
+        :meth:`_left` before each form would), so the forms tried do not depend on how many
+        workers fitted them; the rest come back None."""
+        todo, seen = [], set()
+        for form, parent in pairs:
+            key = form.key
+            if key in self.evaluated or key in seen:
+                continue
+            if not self._admissible(form):
+                self.evaluated[key] = None
+                continue
+            if self.max_forms is not None and 1.0 - (self.n_tried + len(todo)) / self.max_forms <= until:
+                break
+            seen.add(key)
+            todo.append((form, self._starts(form, parent)))
+        for (form, _), fit in zip(todo, self._fit_all(todo)):
+            self.n_tried += 1
+            self.evaluated[form.key] = fit
+            if fit is not None and fit.val_err < self.best:
+                self.best = fit.val_err
+            if self.task.progress:
+                self.task.progress(self.n_tried, None, best=self.best if math.isfinite(self.best) else None)
+        return [self.evaluated.get(form.key) for form, _ in pairs]
+
+    def _fit_all(self, todo: list[tuple[Form, list[np.ndarray]]]) -> list[Fitted | None]:
+        if self.pool is None or len(todo) < 2:
+            return [self.fitter.fit(form, starts) for form, starts in todo]
+        try:
+            return self.pool.map(_fit_form, todo)
+        except WorkersFailed as err:  # a worker died: the search goes on in this process
+            self.pool_note = f"worker processes failed ({err}); the search went on in one process"
+            self.pool = None
+            return [self.fitter.fit(form, starts) for form, starts in todo]
+
+    def _batch(self) -> int:
+        """Forms handed to the workers at once: a few per worker, so the clock and the form count
+        are checked often; one at a time without workers (the clock checked before every form)."""
+        return 1 if self.pool is None else BATCH_PER_WORKER * self.pool.size
 
     # ------------------------------------------------------------------ search
     def propose(self, task: EngineTask) -> list[Candidate]:
         self._prepare(task)
+        if self.executor is not None or self.workers > 1:
+            self.pool = Workers(self.fitter, workers=self.workers, client=self.executor)
+        try:
+            return self._search(task)
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+            if self.pool_note and task.progress:
+                task.progress(self.n_tried, None, note=self.pool_note)
+
+    def _search(self, task: EngineTask) -> list[Candidate]:
         rng = np.random.default_rng(task.seed)
         frontier: list[Fitted] = []
         # Level 1: every single-term form, each link, with and without intercept.
-        for link in self.links:
-            for t in self.library:
-                if t.twin:
-                    continue  # alone, a twin is its original
-                for icpt in LINKS[link].intercepts:
-                    if self._left() <= 0:
-                        break
-                    f = self.evaluate(Form(link, icpt, (t,)))
-                    if f is not None:
-                        frontier.append(f)
+        singles = [Form(link, icpt, (t,)) for link in self.links for t in self.library if not t.twin
+                   for icpt in LINKS[link].intercepts]  # alone, a twin is its original
+        for i in range(0, len(singles), self._batch()):
+            if self._left() <= 0:
+                break
+            frontier += [f for f in self.evaluate_many([(f, None) for f in singles[i:i + self._batch()]]) if f]
         beam = self._top(frontier, self.beam, per_terms=BEAM_PER_TERMS)
         size = 1
         reserve = REDUCE_SHARE * self._left()  # kept for the reductions of the best forms
@@ -242,12 +306,11 @@ class GrammarEngine:
             share = self._left() - reserve
             level_end = reserve + share - share / (self.max_terms - size + 1)
             children = []
-            for parent, t in self._children(beam, rng):
+            pairs = [(parent.form.with_terms(parent.form.terms + (t,)), parent) for parent, t in self._children(beam, rng)]
+            for i in range(0, len(pairs), self._batch()):
                 if self._left() <= level_end:
                     break
-                f = self.evaluate(parent.form.with_terms(parent.form.terms + (t,)), parent)
-                if f is not None:
-                    children.append(f)
+                children += [f for f in self.evaluate_many(pairs[i:i + self._batch()], until=level_end) if f is not None]
             if not children:
                 break
             beam = self._top(beam + children, self.beam, per_terms=BEAM_PER_TERMS)
@@ -275,12 +338,12 @@ class GrammarEngine:
             f = start
             while len(f.form.terms) > 1:
                 steps = []
-                for form in _reductions(f.form, by_key):
+                forms = _reductions(f.form, by_key)
+                for i in range(0, len(forms), self._batch()):
                     if self._left() <= 0:
                         return
-                    g = self.evaluate(form, f)
-                    if g is not None and math.isfinite(g.val_err):
-                        steps.append(g)
+                    steps += [g for g in self.evaluate_many([(form, f) for form in forms[i:i + self._batch()]])
+                              if g is not None and math.isfinite(g.val_err)]
                 if not steps:
                     break
                 f = min(steps, key=lambda g: (g.val_err, g.form.complexity))

@@ -47,6 +47,7 @@ def fit_law(
     quick: bool = False,
     warm: Mapping | None = None,
     clusters: np.ndarray | None = None,
+    bootstrap_until: float | None = None,
 ) -> FitResult:
     """Fit ``law`` to rows ``X`` (column name → array) and target ``y``.
 
@@ -59,7 +60,8 @@ def fit_law(
     ``quick`` (selection fits) searches a smaller grid and refines fewer starts.
     ``bootstrap`` > 0 adds percentile intervals from that many resampled refits; with ``clusters``
     (one label per row: the run each evaluation of a curve table belongs to) a draw resamples
-    whole clusters, since the points of one curve are not independent runs.
+    whole clusters, since the points of one curve are not independent runs. No bootstrap refit
+    begins after ``bootstrap_until`` (a monotonic time): the draws done by then are kept.
     """
     y = np.asarray(y, dtype=float)
     n = len(y)
@@ -83,7 +85,7 @@ def fit_law(
         raise DataError(f"shared constants {sorted(unknown)} are not constants of law {law.name}")
     comp = compile_law(law, shared=() if groups is None else shared)
     effort = Effort(seed=seed, max_starts=max_starts, starts=tuple(starts), quick=quick, warm=warm,
-                    bootstrap=bootstrap)
+                    bootstrap=bootstrap, bootstrap_until=bootstrap_until)
     # overflow and 0/0 on the way to a fit are expected (trial exponents far off): the fitter turns
     # them into large residuals, so numpy's warnings would only be noise
     with np.errstate(all="ignore"):

@@ -9,6 +9,7 @@ over all groups per draw. Percentile intervals for every constant.
 
 from __future__ import annotations
 
+import time
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -24,18 +25,20 @@ def refit_warm(comp: Compiled, data: Rows, delta: float, values: Mapping[str, fl
     return vals if np.isfinite(cost) else None
 
 
-def bootstrap_single(result: FitResult, comp, data: Rows, delta, B: int, seed: int):
-    draws = resample(comp, data, delta, result.law.constants, B, np.random.default_rng(seed + 7919))
+def bootstrap_single(result: FitResult, comp, data: Rows, delta, B: int, seed: int, until: float | None = None):
+    draws = resample(comp, data, delta, result.law.constants, B, np.random.default_rng(seed + 7919), until)
     result.samples = draws
     result.intervals = {n: interval(v) for n, v in draws.items()}
 
 
 def resample(comp: Compiled, data: Rows, delta: float, base: Mapping[str, float], B: int,
-              rng: np.random.Generator) -> dict[str, list[float]]:
+              rng: np.random.Generator, until: float | None = None) -> dict[str, list[float]]:
     """B bootstrap refits of one block of rows (rows drawn with replacement), each polished
-    from ``base``: {constant: values}, failed refits left out."""
+    from ``base``: {constant: values}, failed refits left out; none begun past ``until``."""
     draws = {n: [] for n in base}
     for _ in range(B):
+        if until is not None and time.monotonic() > until:
+            break
         vals = refit_warm(comp, data.subset(data.draw(rng)), delta, base)
         if vals is None:
             continue
@@ -51,23 +54,28 @@ def interval(values: Sequence[float], level: float = 0.95):
     return [float(lo), float(hi)]
 
 
-def bootstrap_groups(result: FitResult, comp, blocks: dict, delta, B: int, seed: int):
+def bootstrap_groups(result: FitResult, comp, blocks: dict, delta, B: int, seed: int, until: float | None = None):
     rng = np.random.default_rng(seed + 7919)
     samples, intervals = {}, {}
-    for g, d in blocks.items():  # one generator through the groups in turn
-        draws = resample(comp, d, delta, result.law.constants[g], B, rng)
+    for i, (g, d) in enumerate(blocks.items()):  # one generator through the groups in turn
+        # each group its share of the time left, so the last ones are not left without draws
+        share = None if until is None else time.monotonic() + (until - time.monotonic()) / (len(blocks) - i)
+        draws = resample(comp, d, delta, result.law.constants[g], B, rng, share)
         samples[g] = draws
         intervals[g] = {n: interval(v) for n, v in draws.items()}
     result.samples = samples
     result.intervals = intervals
 
 
-def bootstrap_joint(result: FitResult, comp, blocks: dict, shared, delta, B: int, seed: int):
+def bootstrap_joint(result: FitResult, comp, blocks: dict, shared, delta, B: int, seed: int,
+                    until: float | None = None):
     """Rows resampled within every group, the joint fit (shared constants) redone warm per draw."""
     rng = np.random.default_rng(seed + 7919)
     base = result.law.constants
     samples = {g: {n: [] for n in base[g]} for g in blocks}
     for _ in range(B):
+        if until is not None and time.monotonic() > until:
+            break
         draw = {g: d.subset(d.draw(rng)) for g, d in blocks.items()}
         try:
             cost, vals, _, _ = JointFitter(comp, draw, shared, delta).run(base, fast=True)

@@ -52,7 +52,7 @@ def fit_grouped(law: Law, comp: Compiled, cols, y, w, groups, *, shared: Sequenc
             result = grouped_result(law, values, ok_all, cost_all, [] if ok_all else [str(msg)], 1, group_name,
                                      shared)
             if bootstrap:
-                bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
+                bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed, until=effort.bootstrap_until)
             return result
     for g, d in blocks.items():
         if d.n < law.n_constants and not shared:
@@ -89,9 +89,9 @@ def fit_grouped(law: Law, comp: Compiled, cols, y, w, groups, *, shared: Sequenc
         msgs = [] if ok_all else [str(msg)]
     result = grouped_result(law, values, ok_all, cost_all, msgs, ns_all, group_name, shared)
     if bootstrap and not shared:
-        bootstrap_groups(result, comp, blocks, delta, bootstrap, seed)
+        bootstrap_groups(result, comp, blocks, delta, bootstrap, seed, until=effort.bootstrap_until)
     elif bootstrap:
-        bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed)
+        bootstrap_joint(result, comp, blocks, shared, delta, bootstrap, seed, until=effort.bootstrap_until)
     return result
 
 

@@ -34,5 +34,5 @@ def fit_single(law: Law, comp: Compiled, data: Rows, delta: float, effort: Effor
         result.message = (f"constants {', '.join(redundant)} are not identifiable from these rows (singular "
                           f"Jacobian at the solution: only a combination of them is fitted)")
     if effort.bootstrap:
-        bootstrap_single(result, comp, data, delta, effort.bootstrap, effort.seed)
+        bootstrap_single(result, comp, data, delta, effort.bootstrap, effort.seed, until=effort.bootstrap_until)
     return result

@@ -45,7 +45,8 @@ POLISH_TOP = 2
 class Effort:
     """How one fit searches: its seed, the size of its start grid, extra starts (published
     constants, an engine's solution), a warm solution to polish instead of searching, the
-    cheaper ``quick`` mode of selection fits, and the number of bootstrap refits."""
+    cheaper ``quick`` mode of selection fits, the number of bootstrap refits, and the monotonic
+    time by which the bootstrap must end (the draws done by then are kept)."""
 
     seed: int = 0
     max_starts: int = MAX_STARTS
@@ -53,6 +54,7 @@ class Effort:
     quick: bool = False
     warm: Mapping | None = None
     bootstrap: int = 0
+    bootstrap_until: float | None = None
 
 
 @dataclass

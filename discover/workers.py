@@ -1,0 +1,92 @@
+"""Independent pieces of one run (a form's fit, a law's scoring) on several cores or a Dask cluster.
+
+A run stays in one process -- its search, its clock, its ranking -- and sends out
+only the work that costs: ``Workers(context).map(fn, items)`` calls
+``fn(context, item)`` for every item and gives the results back in the order of
+``items``, so what a run keeps does not depend on how many workers computed it.
+
+Local workers are processes (forked where the platform can, so that they start
+with the run's arrays already in memory; each holds one copy of ``context``
+from its initializer). On a Dask cluster (``client``, a
+``distributed.Client``) the context is scattered to every worker once and each
+item is a task; a worker that dies has its tasks rerun elsewhere by the
+scheduler. When local workers die, :class:`WorkersFailed` says so and the
+caller carries on in its own process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Sequence
+
+_CONTEXT: Any = None  # a worker process's copy of the run's context
+
+
+class WorkersFailed(RuntimeError):
+    """The workers could not do a batch (a worker process died, the cluster went away)."""
+
+
+def local_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _init(context) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def _call(job):
+    fn, item = job
+    return fn(_CONTEXT, item)
+
+
+class Workers:
+    """``workers`` local processes, or the workers of a Dask ``client``, each holding ``context``."""
+
+    def __init__(self, context, *, workers: int = 1, client=None):
+        self.client, self.pool = client, None
+        if client is not None:
+            try:
+                self.context = client.scatter(context, broadcast=True)
+                self.size = max(1, len(client.scheduler_info().get("workers", {})))
+            except Exception as err:  # noqa: BLE001 - any cluster failure ends the pool, not the run
+                raise WorkersFailed(f"cannot send the run's data to the cluster: {err}") from err
+            return
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.size = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init, initargs=(context,))
+
+    def map(self, fn: Callable[[Any, Any], Any], items: Sequence) -> list:
+        """``[fn(context, item) for item in items]``, computed by the workers."""
+        items = list(items)
+        try:
+            if self.client is not None:
+                futures = self.client.map(fn, [self.context] * len(items), items, pure=False)
+                return self.client.gather(futures)
+            return list(self.pool.map(_call, [(fn, item) for item in items]))
+        except BrokenProcessPool as err:
+            raise WorkersFailed(str(err) or "a worker process died") from err
+        except (OSError, TimeoutError) as err:
+            raise WorkersFailed(str(err)) from err
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+__all__ = ["Workers", "WorkersFailed", "local_cores"]
