@@ -12,13 +12,16 @@ Reported per engine:
   form (``discover.canon.equivalent`` on every row of the task)?
 * wall time per search (engine, refit and scoring).
 
-Tasks: the synthetic recovery suite (``discover.bench.synthetic.tasks(seed)``) and
-the SLDBench tables in ``../shared/data/sld`` (their task files beside them).
+Tasks: the synthetic recovery suite (``discover.bench.synthetic.tasks(seed)``),
+the SLDBench tables in ``../shared/data/sld`` (their task files beside them) and
+Chinchilla's Fig. 4 runs (``chinchilla_fig4``, split as in the real-task suite).
+Each search uses every local core (the engines' own default).
 An engine that cannot run here (PySR without Julia) is listed once as
 unavailable and skipped. It is not a test.
 
     python benchmarks/engines.py --tasks chinchilla,kaplan,vocab --seeds 0 --time-budget 5    # a quick look
     python benchmarks/engines.py --tasks all --seeds 0,1,2 --time-budget 60 --out bench_engines.csv
+    python benchmarks/engines.py --tasks real --engines grammar,operon --time-budget 120   # issue 20
 """
 
 from __future__ import annotations
@@ -41,12 +44,24 @@ SLD_DIR = ROOT.parent / "shared" / "data" / "sld"
 @dataclass
 class Task:
     name: str
-    kind: str  # "synthetic" or "sld"
+    kind: str  # "synthetic", "sld" or "real" (another public table)
     frame: pd.DataFrame
     target: str
     features: list
     group: str | None = None
     truth: object = None  # the generating Law (synthetic tasks)
+    split: str = "column:split"
+
+
+def chinchilla_task() -> list[Task]:
+    """Hoffmann et al.'s Fig. 4 runs (``../shared/data/chinchilla``), the 20 % with most compute held out,
+    as in the real-task suite (``benchmarks/real/chinchilla_fig4.json``)."""
+    doc = json.loads((ROOT / "benchmarks" / "real" / "chinchilla_fig4.json").read_text(encoding="utf-8"))
+    path = (ROOT / "benchmarks" / "real" / doc["table"]).resolve()
+    if not path.exists():
+        return []
+    return [Task("chinchilla_fig4", "real", pd.read_csv(path), doc["target"], list(doc["features"]), None, None,
+                 doc["split"])]
 
 
 def synthetic_tasks(seed: int) -> list[Task]:
@@ -66,12 +81,14 @@ def sld_tasks(directory: Path = SLD_DIR) -> list[Task]:
 
 
 def select(tasks: list[Task], spec: str) -> list[Task]:
-    """``all``, ``synthetic``, ``sld``, a count (first N), or comma-separated names (``vocab`` matches ``sld:vocab`` too)."""
+    """``all``, ``synthetic``, ``sld``, ``real``, a count (first N), or comma-separated names (``vocab`` matches ``sld:vocab`` too)."""
     spec = spec.strip()
     if spec == "all":
         return tasks
     if spec in {"synthetic", "sld"}:
         return [t for t in tasks if t.kind == spec]
+    if spec == "real":  # every public table: the SLD ones and Chinchilla's
+        return [t for t in tasks if t.kind != "synthetic"]
     if spec.isdigit():
         return tasks[: int(spec)]
     out = []
@@ -96,7 +113,7 @@ def run_cell(task: Task, engine: str, seed: int, budget: float) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = discover(task.frame, target=task.target, features=task.features, group=task.group,
-                           split="column:split", engines=[engine], time_budget=budget, seed=seed, catalog=False,
+                           split=task.split, engines=[engine], time_budget=budget, seed=seed, catalog=False,
                            bootstrap=0, name=task.name)
     except DataError as err:
         return {**row, "status": f"error: {err}", "wall_s": time.perf_counter() - t0}
@@ -157,7 +174,7 @@ def print_table(frame: pd.DataFrame, title: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tasks", default="all", help="all | synthetic | sld | N (first N) | comma-separated names")
+    ap.add_argument("--tasks", default="all", help="all | synthetic | sld | real | N (first N) | comma-separated names")
     ap.add_argument("--seeds", default="0", help="comma-separated seeds (each synthetic table is drawn with its seed)")
     ap.add_argument("--time-budget", type=float, default=30.0, help="seconds per search, the same for every engine")
     ap.add_argument("--engines", default="grammar,operon,pysr")
@@ -175,7 +192,7 @@ def main(argv=None) -> int:
         if not ok:
             skipped[e] = why
             print(f"engine {e} unavailable: {why}", file=sys.stderr)
-    sld = sld_tasks(Path(args.sld_dir)) if Path(args.sld_dir).is_dir() else []
+    sld = (sld_tasks(Path(args.sld_dir)) if Path(args.sld_dir).is_dir() else []) + chinchilla_task()
     rows = []
     for seed in seeds:
         tasks = select(synthetic_tasks(seed) + sld, args.tasks)
@@ -193,7 +210,8 @@ def main(argv=None) -> int:
     frame = pd.DataFrame(rows)
     if args.out:
         frame.to_csv(args.out, index=False)
-    cols = [c for c in ("task", "engine", "seed", "status", "test_r2", "test_rmse", "recovered", "wall_s") if c in frame]
+    cols = [c for c in ("task", "engine", "seed", "status", "test_r2", "test_rmse", "n_constants", "recovered", "wall_s")
+            if c in frame]
     print_table(frame[cols], "per task")
     print_table(summarise(rows), f"per engine (budget {args.time_budget:g} s, seeds {args.seeds}, {len(set(frame['task']))} tasks)")
     return 0

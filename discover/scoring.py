@@ -214,22 +214,20 @@ def score_candidates(candidates: Sequence[Candidate | Law], dataset: Dataset, sp
     """Fit and score each candidate, in order; failures are kept with their reason, never raised.
 
     ``store`` keeps and gives back scored laws; once ``stop`` is set, the loop ends
-    after the current law (the current batch, with ``workers``); ``warnings`` collects a
-    line for each law that failed. ``workers`` (:class:`~discover.workers.Workers` holding
-    ``(dataset, split, options)``) score a few laws per worker at a time; the results are
-    the same as in one process.
+    after the current law; ``warnings`` collects a line for each law that failed.
+    ``workers`` (:class:`~discover.workers.Workers` holding ``(dataset, split, options)``)
+    score the laws the store does not hold, all sent at once and taken in order (those
+    not taken when ``stop`` is set are cancelled); the results are the ones one process gives.
     """
     items = [as_candidate(item) for item in candidates]
-    batch = 1 if workers is None else BATCH_PER_WORKER * workers.size
+    held = [store.get_scored(c.law) if store is not None else None for c in items]
+    fresh = _score_stream([(c, published, bootstrap) for c, s in zip(items, held) if s is None],
+                          dataset, split, options, workers)
     out = []
-    for at in range(0, len(items), batch):
-        if stop:
-            break
-        chunk = items[at:at + batch]
-        done = [store.get_scored(c.law) if store is not None else None for c in chunk]
-        todo = [(c, published, bootstrap) for c, s in zip(chunk, done) if s is None]
-        fresh = iter(_score_all(todo, dataset, split, options, workers))
-        for k, (cand, s) in enumerate(zip(chunk, done)):
+    try:
+        for i, (cand, s) in enumerate(zip(items, held)):
+            if stop:
+                break
             if s is None:
                 s = next(fresh)
                 if store is not None:
@@ -238,21 +236,29 @@ def score_candidates(candidates: Sequence[Candidate | Law], dataset: Dataset, sp
                 warnings.append(f"{cand.law.name}: {s.status}")
             out.append(s)
             if progress:
-                progress(at + k + 1, len(items), s)
+                progress(i + 1, len(items), s)
+    finally:
+        fresh.close()
     return out
 
 
-#: Laws per worker handed out at once (the stop flag and the deadline are checked between batches).
-BATCH_PER_WORKER = 2
-
-
-def _score_all(todo, dataset, split, options, workers: Workers | None) -> list[Scored]:
+def _score_stream(todo, dataset, split, options, workers: Workers | None):
+    """The scored laws of ``todo``, in order, lazily: on the workers (all sent at once), or here one
+    at a time when asked for; if the workers fail, the rest is scored here."""
+    done = 0
     if workers is not None and len(todo) > 1:
+        stream = workers.imap(_score_job, todo)
         try:
-            return workers.map(_score_job, todo)
-        except WorkersFailed:  # a worker died: this process scores the batch itself
+            for s in stream:
+                done += 1
+                yield s
+            return
+        except WorkersFailed:  # a worker died: this process scores the rest itself
             pass
-    return [score_safely(c, dataset, split, options, published=pub, bootstrap=boot) for c, pub, boot in todo]
+        finally:
+            stream.close()
+    for job in todo[done:]:
+        yield _score_job((dataset, split, options), job)
 
 
 def _score_job(context, job) -> Scored:

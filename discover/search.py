@@ -22,6 +22,7 @@ import numpy as np
 from . import canon
 from .budget import Budget, Deadline
 from .candidate import Candidate
+from .catalog import all_laws as catalog_laws
 from .checkpoint import Checkpoint, StopFlag, checkpoint_path, stop_on_signals
 from .engines import EngineTask, get_engine
 from .errors import DataError
@@ -42,6 +43,7 @@ from .workers import Workers, local_cores
 BOOTSTRAP_TOP = 5
 BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals for the best two only
 GRACE_LAWS = 3  # an engine's best laws still scored after an interrupt
+SURE_LAWS = 1  # an engine's best laws scored even when the time budget has run out
 
 
 def _check_varying(dataset) -> None:
@@ -113,7 +115,8 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
             raise DataError(f"engine {ename!r} does not take these options: {err}") from None
     notes: list[str] = []  # said in the results' warnings
     fixed = resolve_laws(laws, dataset, notes=notes) if laws else []
-    known = resolve_laws(None, dataset) if search.catalog else []
+    peers = resolve_laws(None, dataset)
+    known = peers if search.catalog else []
     if fixed or known:
         check_rows(dataset, sp, fixed or known)
     ck = None  # created only once the input is known to be good, so bad input writes nothing
@@ -131,7 +134,7 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
     guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
     with guard, cluster_client(search.dask_scheduler) as client, scoring_workers(dataset, sp, options, search) as pool:
         return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes, client,
-                       pool)
+                       pool, peer_constants(peers))
 
 
 def resume(directory, *, data=None, progress: Callable | None = None, stop: StopFlag | None = None,
@@ -159,7 +162,7 @@ def resume(directory, *, data=None, progress: Callable | None = None, stop: Stop
 
 
 def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOptions, fixed, known, ck, stop,
-            progress, t0, notes=(), client=None, pool=None) -> Result:
+            progress, t0, notes=(), client=None, pool=None, peer_cap: int | None = None) -> Result:
     """The run, planned against its time budget (:mod:`discover.budget`): the catalog (and the user's
     laws) scored first, which measures what a law costs here; the engines searched in the time that
     leaves; their laws scored best first to the deadline; the bootstrap cut to the time left."""
@@ -181,7 +184,10 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
     per_law = (time.monotonic() - t) / fresh if fresh else None  # None: nothing was fitted here to measure
     clock.phase("catalog", time.monotonic() - t)
     task = make_task(dataset, sp, known, seed, progress)
-    task.stop, task.max_constants = stop, search.max_constants
+    # the engines' laws are the published ones' peers: no richer than the user allows, or by default
+    # than the richest published law for this table (:func:`peer_constants`)
+    cap = search.max_constants if search.max_constants is not None else peer_cap
+    task.stop, task.max_constants = stop, cap
     # Ask every engine first, so the budget is split among those that can run here.
     engine_info, proposed = [], []
     chosen = []
@@ -229,20 +235,21 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
     # the engines' laws best first, taking turns, so that a deadline leaves each engine its best
     proposed = [c for rank_ in itertools.zip_longest(*proposed) for c in rank_ if c is not None]
     simplified = [readable(dataclasses.replace(c, law=canon.simplify_law(c.law))) for c in proposed]
-    if search.max_constants is not None:
-        over = [c.law.name for c in simplified if c.law.n_constants > search.max_constants]
-        if over:
-            warnings.append(f"{len(over)} laws with more than {search.max_constants} constants left out "
+    if cap is not None:
+        over = [c.law.name for c in simplified if c.law.n_constants > cap]
+        if over and search.max_constants is not None:
+            warnings.append(f"{len(over)} laws with more than {cap} constants left out "
                             f"(max_constants), e.g. {', '.join(over[:3])}")
-        simplified = [c for c in simplified if c.law.n_constants <= search.max_constants]
+        simplified = [c for c in simplified if c.law.n_constants <= cap]
     candidates = canon.dedupe([*first, *simplified])
     if ck:
         ck.enter("score")
     t = time.monotonic()
-    on_time = Deadline(clock.deadline(), None if grace else stop)
+    # scoring ends in time to leave the bootstrap its share
+    on_time = Deadline(clock.deadline() - clock.bootstrap_reserve(bool(options.bootstrap)), None if grace else stop)
     found_laws = candidates[len(first):]
-    # the engines' best few are scored even past the deadline: a search whose laws are never judged was wasted
-    sure = GRACE_LAWS * max(n_ok, 1)
+    # each engine's best law is scored even past the deadline: a search whose laws are never judged was wasted
+    sure = (GRACE_LAWS if grace else SURE_LAWS) * max(n_ok, 1)
     scored += score_candidates(found_laws[:sure], dataset, sp, options, bootstrap=0, store=ck, progress=progress,
                                stop=None if grace else stop, workers=pool)
     scored += score_candidates(found_laws[sure:], dataset, sp, options, bootstrap=0, store=ck, progress=progress,
@@ -280,6 +287,9 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
         ck.enter("interrupted" if stop else "done")
     record = run_record(table, options, search=search, bootstrap_top=n_top)
     record["bootstrap_used"] = used_draws
+    record["max_constants"] = cap
+    record["max_constants_rule"] = ("given (max_constants)" if search.max_constants is not None else
+                                    f"the richest published law that applies, at least {PEER_MIN} (per group)")
     timing = {**{f"{k}_s": v for k, v in clock.phases.items()}, "total_s": round(time.perf_counter() - t0, 3)}
     res = build_result(ranked, dataset, sp, engines=engine_info, warnings=warnings, options=record,
                        timing=timing, tolerance=options.tolerance)
@@ -318,6 +328,25 @@ def scoring_workers(dataset, sp, options: FitOptions, search: SearchOptions):
         return
     with Workers((dataset, sp, options), workers=n) as pool:
         yield pool
+
+
+#: A discovered law may always have as many constants as Chinchilla's form (E, A, alpha, B, beta).
+PEER_MIN = 5
+
+
+def peer_constants(peers: Sequence[Law]) -> int:
+    """The default constant budget of the engines' laws: as many as the richest published law that
+    applies to the table (``peers``), and at least :data:`PEER_MIN`; the richest in the whole catalog
+    when none applies.
+
+    Why: a law is discovered to be published beside the ones it competes with, so by default it is
+    their peer in size. A richer law can always predict the nearby held-out bands a little better
+    (on a large table, significantly so), yet the extra constants are fitted to the range the runs
+    cover and are what goes wrong furthest out; the field's published laws for a setting say how
+    much structure its researchers found worth writing down. ``max_constants`` overrides it.
+    """
+    sizes = [law.n_constants for law in peers] or [law.n_constants for law in catalog_laws()]
+    return max(PEER_MIN, max(sizes, default=PEER_MIN))
 
 
 #: Discovered laws, best first, whose simpler neighbours are scored after the first ranking.

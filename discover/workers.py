@@ -16,11 +16,14 @@ caller carries on in its own process.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 _CONTEXT: Any = None  # a worker process's copy of the run's context
 
@@ -40,6 +43,20 @@ def local_cores() -> int:
 def _init(context) -> None:
     global _CONTEXT
     _CONTEXT = context
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to end this worker when the run that forked it dies (a run killed
+    with SIGKILL cannot shut its pool down, and its idle workers would otherwise stay forever)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown is all there is
+        pass
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def _call(job):
@@ -66,16 +83,31 @@ class Workers:
 
     def map(self, fn: Callable[[Any, Any], Any], items: Sequence) -> list:
         """``[fn(context, item) for item in items]``, computed by the workers."""
+        return list(self.imap(fn, items))
+
+    def imap(self, fn: Callable[[Any, Any], Any], items: Sequence) -> Iterator:
+        """``fn(context, item)`` for each item, in order, as the workers finish them: every item is
+        sent at once (so no worker waits for a slow one of a batch), and closing the iterator early
+        cancels the items not yet begun. Raises :class:`WorkersFailed` when the workers cannot go on."""
         items = list(items)
         try:
             if self.client is not None:
                 futures = self.client.map(fn, [self.context] * len(items), items, pure=False)
-                return self.client.gather(futures)
-            return list(self.pool.map(_call, [(fn, item) for item in items]))
-        except BrokenProcessPool as err:
-            raise WorkersFailed(str(err) or "a worker process died") from err
-        except (OSError, TimeoutError) as err:
-            raise WorkersFailed(str(err)) from err
+            else:
+                futures = [self.pool.submit(_call, (fn, item)) for item in items]
+        except (BrokenProcessPool, RuntimeError, OSError) as err:
+            raise WorkersFailed(str(err) or "the workers are gone") from err
+        try:
+            for future in futures:
+                try:
+                    yield future.result()
+                except BrokenProcessPool as err:
+                    raise WorkersFailed(str(err) or "a worker process died") from err
+                except (OSError, TimeoutError) as err:
+                    raise WorkersFailed(str(err)) from err
+        finally:
+            for future in futures:
+                future.cancel()
 
     def close(self) -> None:
         if self.pool is not None:

@@ -10,18 +10,24 @@ import pandas as pd
 import pytest
 
 import discover
-from discover.budget import MIN_SEARCH_SHARE, Budget, Deadline
+from discover.budget import MAX_SEARCH_SHARE, MIN_SEARCH_SHARE, UNMEASURED_SHARE, Budget, Deadline
 
 
 def test_search_gets_what_scoring_and_the_bootstrap_leave():
     clock = Budget(100.0)
-    # 0.1 s per catalog law: (40 handed over + 15 neighbours) * 1.5 * 0.1 s = 8.25 s, plus 10 s of bootstrap
-    got = clock.search_seconds(0.1, 1, True)
-    assert got == pytest.approx(clock.left() - 8.25 - 10.0, abs=0.05)
-    assert clock.search_seconds(0.1, 1, False) == pytest.approx(clock.left() - 8.25, abs=0.05)
+    # 0.2 s per catalog law: (25 handed over + 15 neighbours) * 4 * 0.2 s = 32 s, plus 10 s of bootstrap
+    got = clock.search_seconds(0.2, 1, True)
+    assert got == pytest.approx(clock.left() - 32.0 - 10.0, abs=0.05)
+    assert clock.search_seconds(0.2, 1, False) == pytest.approx(clock.left() - 32.0, abs=0.05)
     assert clock.left() == pytest.approx(97.0, abs=0.05)  # 3 % kept for the reports
+    # two engines: a reserve for what each hands over
+    assert clock.search_seconds(0.2, 2, False) == pytest.approx(clock.left() - 52.0, abs=0.05)
     # a table where scoring alone would eat the budget still gets a search
     assert clock.search_seconds(10.0, 1, False) == pytest.approx(MIN_SEARCH_SHARE * 100.0)
+    # a fast catalog does not hand the engines everything: their laws must be judged too
+    assert clock.search_seconds(0.001, 1, False) == pytest.approx(MAX_SEARCH_SHARE * 100.0)
+    # nothing measured (no catalog law): a fixed share
+    assert clock.search_seconds(None, 1, False) == pytest.approx(UNMEASURED_SHARE * clock.left(), abs=0.05)
 
 
 def test_deadline_is_a_stop_flag_that_the_clock_sets():

@@ -25,6 +25,7 @@ its budget.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -46,7 +47,6 @@ FOLD_WEIGHTS = (2.0, 1.0)
 BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
 REDUCE_SHARE = 0.15  # of the budget left after single terms (time or forms): simpler neighbours of the best forms
 COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error
-BATCH_PER_WORKER = 2  # forms per worker handed out at once (the clock is checked between batches)
 
 
 class FormFitter:
@@ -131,7 +131,7 @@ class GrammarEngine:
     name = "grammar"
 
     def __init__(self, beam: int = 10, max_terms: int = 5, kinds=TERM_KINDS, links=LINK_NAMES, ratios: bool = True,
-                 n_return: int = 25, max_forms: int | None = None, workers: int = 1, executor=None):
+                 n_return: int = 15, max_forms: int | None = None, workers: int = 1, executor=None):
         """``max_forms`` bounds the search by forms fitted as well as by time: a search that
         ends on its form count tries the same forms on any machine under any load, so the
         same seed gives the same laws (a search that ends on its deadline may not), with any
@@ -232,11 +232,13 @@ class GrammarEngine:
                 and not (form.spec.needs_log_space and not self.log_space))
 
     def evaluate_many(self, pairs: list[tuple[Form, Fitted | None]], until: float = 0.0) -> list[Fitted | None]:
-        """Fit (form, parent) pairs, in parallel when there are workers; results in the order given.
-        A form fitted before is not fitted again; with ``max_forms``, a new form is fitted only while
-        the share of the count left is above ``until`` (as a one-at-a-time loop that checks
-        :meth:`_left` before each form would), so the forms tried do not depend on how many
-        workers fitted them; the rest come back None."""
+        """Fit (form, parent) pairs, on the workers when there are some; results in the order given.
+
+        A form fitted before is not fitted again. Fits are taken in order while the share of the
+        budget left (:meth:`_left`: time, and forms with ``max_forms``) is above ``until``, as a
+        one-at-a-time loop would; the forms to fit are chosen from the form count before any is
+        sent, so with ``max_forms`` the forms tried do not depend on how many workers fitted them.
+        Forms not taken come back None (and may be tried later)."""
         todo, seen = [], set()
         for form, parent in pairs:
             key = form.key
@@ -249,29 +251,41 @@ class GrammarEngine:
                 break
             seen.add(key)
             todo.append((form, self._starts(form, parent)))
-        for (form, _), fit in zip(todo, self._fit_all(todo)):
-            self.n_tried += 1
-            self.evaluated[form.key] = fit
-            if fit is not None and fit.val_err < self.best:
-                self.best = fit.val_err
-            if self.task.progress:
-                self.task.progress(self.n_tried, None, best=self.best if math.isfinite(self.best) else None)
+        fits = self._fit_stream(todo)
+        try:
+            for form, _ in todo:
+                if self._left() <= until:
+                    break
+                fit = next(fits)
+                self.n_tried += 1
+                self.evaluated[form.key] = fit
+                if fit is not None and fit.val_err < self.best:
+                    self.best = fit.val_err
+                if self.task.progress:
+                    self.task.progress(self.n_tried, None, best=self.best if math.isfinite(self.best) else None)
+        finally:
+            fits.close()  # the forms not taken are not fitted (or their fits are dropped)
         return [self.evaluated.get(form.key) for form, _ in pairs]
 
-    def _fit_all(self, todo: list[tuple[Form, list[np.ndarray]]]) -> list[Fitted | None]:
-        if self.pool is None or len(todo) < 2:
-            return [self.fitter.fit(form, starts) for form, starts in todo]
-        try:
-            return self.pool.map(_fit_form, todo)
-        except WorkersFailed as err:  # a worker died: the search goes on in this process
-            self.pool_note = f"worker processes failed ({err}); the search went on in one process"
-            self.pool = None
-            return [self.fitter.fit(form, starts) for form, starts in todo]
-
-    def _batch(self) -> int:
-        """Forms handed to the workers at once: a few per worker, so the clock and the form count
-        are checked often; one at a time without workers (the clock checked before every form)."""
-        return 1 if self.pool is None else BATCH_PER_WORKER * self.pool.size
+    def _fit_stream(self, todo: list[tuple[Form, list[np.ndarray]]]):
+        """The fits of ``todo`` in order, lazily: all sent to the workers at once, or fitted here one
+        at a time when asked for. If the workers fail, the rest is fitted here."""
+        done = 0
+        if self.pool is not None and len(todo) > 1:
+            stream = self.pool.imap(_fit_form, todo)
+            try:
+                for fit in stream:
+                    done += 1
+                    yield fit
+                return
+            except WorkersFailed as err:  # a worker died: the search goes on in this process
+                self.pool_note = f"worker processes failed ({err}); the search went on in one process"
+                self.pool.close()
+                self.pool = None
+            finally:
+                stream.close()
+        for form, starts in todo[done:]:
+            yield self.fitter.fit(form, starts)
 
     # ------------------------------------------------------------------ search
     def propose(self, task: EngineTask) -> list[Candidate]:
@@ -292,10 +306,7 @@ class GrammarEngine:
         # Level 1: every single-term form, each link, with and without intercept.
         singles = [Form(link, icpt, (t,)) for link in self.links for t in self.library if not t.twin
                    for icpt in LINKS[link].intercepts]  # alone, a twin is its original
-        for i in range(0, len(singles), self._batch()):
-            if self._left() <= 0:
-                break
-            frontier += [f for f in self.evaluate_many([(f, None) for f in singles[i:i + self._batch()]]) if f]
+        frontier = [f for f in self.evaluate_many([(f, None) for f in singles]) if f is not None]
         beam = self._top(frontier, self.beam, per_terms=BEAM_PER_TERMS)
         size = 1
         reserve = REDUCE_SHARE * self._left()  # kept for the reductions of the best forms
@@ -305,12 +316,8 @@ class GrammarEngine:
             # (four features: ~140 terms) cannot spend the whole budget on two-term forms
             share = self._left() - reserve
             level_end = reserve + share - share / (self.max_terms - size + 1)
-            children = []
             pairs = [(parent.form.with_terms(parent.form.terms + (t,)), parent) for parent, t in self._children(beam, rng)]
-            for i in range(0, len(pairs), self._batch()):
-                if self._left() <= level_end:
-                    break
-                children += [f for f in self.evaluate_many(pairs[i:i + self._batch()], until=level_end) if f is not None]
+            children = [f for f in self.evaluate_many(pairs, until=level_end) if f is not None]
             if not children:
                 break
             beam = self._top(beam + children, self.beam, per_terms=BEAM_PER_TERMS)
@@ -337,13 +344,10 @@ class GrammarEngine:
         for start in self._top([f for f in self.evaluated.values() if f is not None], k):
             f = start
             while len(f.form.terms) > 1:
-                steps = []
-                forms = _reductions(f.form, by_key)
-                for i in range(0, len(forms), self._batch()):
-                    if self._left() <= 0:
-                        return
-                    steps += [g for g in self.evaluate_many([(form, f) for form in forms[i:i + self._batch()]])
-                              if g is not None and math.isfinite(g.val_err)]
+                if self._left() <= 0:
+                    return
+                steps = [g for g in self.evaluate_many([(form, f) for form in _reductions(f.form, by_key)])
+                         if g is not None and math.isfinite(g.val_err)]
                 if not steps:
                     break
                 f = min(steps, key=lambda g: (g.val_err, g.form.complexity))
@@ -459,7 +463,6 @@ class GrammarEngine:
                     front.append(by_cx[c])
         if task.grouped:  # each grouped law costs one fit per group: the front's best few only
             front = sorted(front, key=self._rank_error)[:3]
-        chosen += front
         if not task.grouped:
             # and the best form of each band of complexity that is not far off the best: the
             # pipeline picks the simplest law within noise of the best on its own refits, and
@@ -470,9 +473,14 @@ class GrammarEngine:
                 b = f.form.complexity // COMPLEXITY_BAND
                 if f.val_err <= NEAR_BEST * best and (b not in bands or f.val_err < bands[b].val_err):
                     bands[b] = f
-            chosen += [f for _, f in sorted(bands.items()) if f not in chosen]
+            front += [f for _, f in sorted(bands.items()) if f not in chosen and f not in front]
+        # in the order they should be judged, should time run short: the best by error and the
+        # simplest good ones taking turns (the rule prefers the simplest law as good as the best,
+        # so a deadline must not cut the simple ones first)
+        simple = sorted(front, key=lambda f: f.form.complexity)
+        order = [f for pair in itertools.zip_longest(chosen, simple) for f in pair if f is not None]
         out = []
-        for f in chosen:
+        for f in order:
             cand = to_law(f, task)
             if cand is None:
                 continue
