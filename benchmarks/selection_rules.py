@@ -63,18 +63,20 @@ def load(out: Path, half: str | None):
 
 RULES = {
     "shipped (z=2, catalog default)": dict(z=2.0, catalog=True),
+    "z=2, catalog default, replicated on every fold": dict(z=2.0, catalog=True, replicate=True),
+    "z=2, no catalog default, replicated on every fold": dict(z=2.0, catalog=False, replicate=True),
     "z=1, catalog default": dict(z=1.0, catalog=True),
     "z=2, no catalog default": dict(z=2.0, catalog=False),
     "lowest selection error": dict(z=0.0, catalog=False, tolerance=0.0),
 }
 
 
-def choose(laws, z, catalog, tolerance=0.02):
+def choose(laws, z, catalog, tolerance=0.02, replicate=False):
     errs = [law["err"] for law in laws]
     sizes = [(law["k"], law["cx"]) for law in laws]
     return recommend(errs, sizes, residuals=[law["sel"] for law in laws],
                      catalog=[law["catalog"] for law in laws] if catalog else None,
-                     clean=[law["clean"] for law in laws], tolerance=tolerance, z=z)
+                     clean=[law["clean"] for law in laws], tolerance=tolerance, z=z, replicate=replicate)
 
 
 def main(argv=None) -> int:
@@ -92,7 +94,8 @@ def main(argv=None) -> int:
             if c.recommended is None:
                 continue
             rec = laws[c.recommended]
-            pick = choose([law for law in laws if law["catalog"]], z=kw["z"], catalog=True) if any(
+            pick = choose([law for law in laws if law["catalog"]], z=kw["z"], catalog=True,
+                          replicate=kw.get("replicate", False)) if any(
                 law["catalog"] for law in laws) else None
             cat_laws = [law for law in laws if law["catalog"]]
             cat = cat_laws[pick.recommended] if pick and pick.recommended is not None else None
@@ -104,7 +107,8 @@ def main(argv=None) -> int:
                 lose = rec["test"] / cat["test"] > 1.1 or z > 1.645
                 losses += bool(lose)
             regrets.append(regret)
-            lines.append(f"  {name:32s} regret {regret:6.2f}  {'LOSES' if lose else '     '}  {rec['name'][:60]}")
+            lines.append(f"  {name:32s} regret {regret:6.2f}  {'LOSES' if lose else '     '}  k={rec['k']:<2d} "
+                         f"{rec['name'][:60]}")
         print(f"{rule}: median regret {np.median(regrets):.2f}, loses to the catalog pick on {losses}/{len(regrets)}")
         print("\n".join(lines))
     return 0

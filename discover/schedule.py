@@ -81,6 +81,10 @@ def check_curves(frame: pd.DataFrame, spec: CurveSpec) -> None:
         raise DataError(f"step column {spec.step!r} has a missing or non-numeric value (row {i + 1})")
     if (step < 0).any():
         raise DataError(f"step column {spec.step!r} has negative steps (row {int(np.flatnonzero(step < 0)[0]) + 1})")
+    frac = np.flatnonzero(step.to_numpy(dtype=float) % 1 != 0)
+    if len(frac):
+        raise DataError(f"step column {spec.step!r} has a fractional step ({step.iloc[frac[0]]:g}, row {frac[0] + 1}); "
+                        f"it must count optimizer steps (whole numbers)")
     if spec.lr is not None:
         lr = pd.to_numeric(frame[spec.lr], errors="coerce")
         bad = ~np.isfinite(lr.to_numpy(dtype=float, na_value=np.nan))
@@ -121,7 +125,12 @@ def per_step(steps: np.ndarray, lrs: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def run_features(steps: np.ndarray, lrs: np.ndarray, momentum: float = DEFAULT_MOMENTUM) -> dict[str, np.ndarray]:
-    """The schedule features of one run at its evaluation ``steps`` (increasing)."""
+    """The schedule features of one run at its evaluation ``steps`` (increasing optimizer steps).
+
+    S2 uses the identity that the per-step recursion gives, ``S2(s) = (D(s) - lam*m(s)) / (1 - lam)``
+    with ``D`` the LR's drop since the peak: exact at any grid, since ``m`` is carried across a
+    coarse cell of ``k`` steps (each dropping the cell's drop / k) in closed form.
+    """
     steps = np.asarray(steps, dtype=float)
     lrs = np.asarray(lrs, dtype=float)
     grid, eta, stride = per_step(steps, lrs)
@@ -130,18 +139,36 @@ def run_features(steps: np.ndarray, lrs: np.ndarray, momentum: float = DEFAULT_M
     peak = int(np.argmax(eta))
     drop = np.zeros_like(eta)
     drop[peak + 1:] = eta[peak:-1] - eta[peak + 1:]
-    lam = momentum ** stride
-    m = lfilter([1.0], [1.0, -lam], drop)
-    anneal = np.cumsum(m * (dt / stride))
+    m = _momentum(drop, dt, momentum)
+    lam = momentum
+    anneal = (np.cumsum(drop) - lam * m) / (1.0 - lam) if lam < 1 else np.cumsum(m * dt)
     at = np.searchsorted(grid, steps).clip(0, len(grid) - 1)
+    x0 = np.concatenate([[0.0], grid])  # at step 0 nothing has been trained: both areas 0
+
+    def at_steps(values):
+        return np.interp(steps, x0, np.concatenate([[0.0], values]))
     out = {
-        "lr_area": area[at],
-        "lr_anneal": anneal[at],
-        "lr_drop": _mpl_drop(eta, dt, area, drop, peak, at),
+        "lr_area": at_steps(area),
+        "lr_anneal": at_steps(anneal),
+        "lr_drop": np.where(steps > 0, _mpl_drop(eta, dt, area, drop, peak, at), 0.0),
         "steps_after_peak": np.maximum(steps - grid[peak], 0.0),
         "lr_frac": lrs / float(np.max(eta)),
     }
     return out
+
+
+def _momentum(drop: np.ndarray, dt: np.ndarray, lam: float) -> np.ndarray:
+    """``m`` at the end of each grid cell of ``dt`` steps, each step of a cell dropping ``drop / dt``:
+    ``m <- lam**dt * m + (drop / dt) * (1 - lam**dt) / (1 - lam)`` (on a unit grid, ``m <- lam*m + drop``)."""
+    if np.all(dt == 1.0) or lam >= 1.0:
+        return lfilter([1.0], [1.0, -lam], drop)
+    decay = lam ** dt
+    gain = (1.0 - decay) / (1.0 - lam) / dt
+    k = float(dt[0])  # every cell but the last has the grid's stride
+    m = lfilter([1.0], [1.0, -lam ** k], drop * gain[0])
+    if len(dt) > 1 and dt[-1] != k:  # the shorter last cell
+        m[-1] = decay[-1] * m[-2] + drop[-1] * gain[-1]
+    return m
 
 
 def _mpl_drop(eta, dt, area, drop, peak, at) -> np.ndarray:

@@ -55,6 +55,8 @@ from .splits import SELECT
 
 #: Paired standard errors within which a law counts as good as another (two-sided 95 %).
 Z = 2.0
+#: A law is better than another only if it is better on every forward fold, too (replication).
+REPLICATE = False
 
 
 @dataclass
@@ -121,20 +123,33 @@ def cluster_se(d: np.ndarray, labels: np.ndarray) -> float:
     return float(math.sqrt(G / (G - 1) * float(np.sum(sums ** 2))) / len(d))
 
 
-def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: float = Z, clusters=None) -> bool:
+def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: float = Z, clusters=None,
+            replicate: bool = REPLICATE) -> bool:
     """Law ``i`` cannot be told apart from law ``j`` (or is better): its error is within
-    ``tolerance`` of ``j``'s, or its paired excess over ``j`` is within ``z`` standard errors."""
+    ``tolerance`` of ``j``'s, or its paired excess over ``j`` is within ``z`` standard errors,
+    or (``replicate``) ``j`` is not better on every band both were judged on."""
     if errors[i] <= errors[j] * (1 + tolerance) + 1e-15:
         return True
     if residuals is None:
         return False
     excess, se = paired_excess(residuals[i], residuals[j], clusters=clusters)
-    return math.isfinite(excess) and excess <= z * se
+    if math.isfinite(excess) and excess <= z * se:
+        return True
+    return replicate and not worse_on_every_band(residuals[i], residuals[j])
+
+
+def worse_on_every_band(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]]) -> bool:
+    """Law ``a``'s mean squared residual is above ``b``'s on every band both were judged on (the
+    forward folds: each an extrapolation from the rows below it). False when none is shared."""
+    shared = [band for band, ra in a.items() if band in b and len(b[band]) == len(ra) and len(ra)]
+    return bool(shared) and all(float(np.mean(_floats(a[band]) ** 2)) > float(np.mean(_floats(b[band]) ** 2))
+                                for band in shared)
 
 
 def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Sequence[Mapping] | None = None,
               catalog: Sequence[bool] | None = None, clean: Sequence[bool] | None = None,
-              tolerance: float = 0.02, z: float = Z, clusters: Mapping | None = None) -> Choice:
+              tolerance: float = 0.02, z: float = Z, clusters: Mapping | None = None,
+              replicate: bool = REPLICATE) -> Choice:
     """The rule of the module docstring. ``sizes``: per law a sort key of its size (fewer
     constants first, then shorter); ``catalog``: which laws are published ones; ``clean``: which
     are not flagged as degenerate; ``clusters``: the run of each selection row (a curve table)."""
@@ -143,7 +158,7 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
     clean = list(clean) if clean is not None else [True] * n
 
     def good(i, j):
-        return as_good(errors, residuals, i, j, tolerance=tolerance, z=z, clusters=clusters)
+        return as_good(errors, residuals, i, j, tolerance=tolerance, z=z, clusters=clusters, replicate=replicate)
 
     def pick(pool: list[int]) -> int | None:
         """The simplest law as good as the best of ``pool``, a clean one when one is as good."""

@@ -360,6 +360,9 @@ def _carve_val(dataset: Dataset, split: Split, key: np.ndarray | None, val_frac:
     replaces the cut by ``key`` (the tail of every curve).
     """
     if band is None:
+        if dataset.curve is not None and key is not None:  # a curve is ranked whole (whatever the split)
+            key = [per_run_max(dataset, k) for k in key] if isinstance(key, (list, tuple)) else per_run_max(dataset, key)
+
         def band(rows):
             return _band(dataset, rows, key, val_frac, per_group)
     train = split.rows(TRAIN)

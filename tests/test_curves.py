@@ -16,6 +16,8 @@ import discover
 from discover import DataError
 from discover.engines.terms import make_vars, term_library
 from discover.schedule import MPL_SHAPE, CurveSpec, add_schedule_features, run_features
+from discover.options import TableSpec
+from discover.pipeline import prepare
 from discover.splits import TEST, TRAIN, VAL
 
 # ----------------------------------------------------------------------------- a synthetic ladder of curves
@@ -86,6 +88,44 @@ def test_a_long_run_is_integrated_on_a_coarser_grid_to_the_same_areas():
     exact_area = 1e-3 * 1e3 + (1e-3 + 5e-4) / 2 * (5e6 - 1e3) + (5e-4 + 1e-4) / 2 * 5e6
     f = schedule.run_features(steps, lr)
     assert f["lr_area"][-1] == pytest.approx(exact_area, rel=1e-3)
+
+
+def test_annealing_area_of_a_long_run_matches_its_closed_form():
+    # a linear decay from 1e-3 by d per step after step 1: m_t = d (1 - lam^t) / (1 - lam), and
+    # S2(s) = sum_t m_t = d/(1-lam) * (s - lam (1 - lam^s) / (1 - lam)); the run is longer than the
+    # integration grid, so it is integrated on a coarse one
+    from discover import schedule
+    lam, last = 0.999, 3 * schedule.MAX_GRID
+    d = 1e-3 * 0.9 / (last - 1)
+    steps = np.array([1.0, last / 3, 2 * last / 3, last]).round()
+    lr = 1e-3 - d * (steps - 1)
+    s = steps - 1  # steps since the peak (step 1)
+    closed = d / (1 - lam) * (s - lam * (1 - lam ** s) / (1 - lam))
+    f = schedule.run_features(steps, lr, momentum=lam)
+    assert f["lr_anneal"] == pytest.approx(closed, rel=1e-5)  # between coarse grid points: interpolated
+    # the same decay on a run just under the grid's size gives the same S2 per unit of drop
+    short = schedule.MAX_GRID - 10
+    ds = 1e-3 * 0.9 / (short - 1)
+    g = schedule.run_features(np.array([1.0, short]), np.array([1e-3, 1e-3 - ds * (short - 1)]), momentum=lam)
+    ss = short - 1
+    assert g["lr_anneal"][-1] == pytest.approx(ds / (1 - lam) * (ss - lam * (1 - lam ** ss) / (1 - lam)), rel=1e-6)
+
+
+def test_sparse_evaluations_carry_the_momentum_across_the_steps_between_them():
+    # evaluations at steps 1, 3, 5 of an LR 1, 1, 0: interpolated per step 1, 1, 1, .5, 0 (peak at 1..3);
+    # drops of .5 at steps 4 and 5: m4 = .5, m5 = lam*.5 + .5; S2(5) = m4 + m5
+    lam = 0.5
+    f = run_features(np.array([1.0, 3, 5]), np.array([1.0, 1.0, 0.0]), momentum=lam)
+    assert f["lr_anneal"] == pytest.approx([0, 0, 0.5 + (lam * 0.5 + 0.5)])
+    assert f["lr_area"] == pytest.approx([1, 3, 3.5])
+
+
+def test_step_zero_has_trained_nothing_and_fractional_steps_are_refused():
+    f = run_features(np.array([0.0, 1, 2]), np.array([1.0, 1, 0.5]))
+    assert f["lr_area"] == pytest.approx([0, 1, 1.5]) and f["lr_anneal"][0] == 0 and f["lr_drop"][0] == 0
+    df = ladder()
+    df["step"] = df["step"] / 1000  # thousands of steps: the areas would be wrong by the factor
+    assert "fractional step" in _bad(df)
 
 
 def test_curve_table_features_join_and_are_named_in_results():
@@ -174,6 +214,17 @@ def test_largest_split_holds_out_whole_curves_and_bands_follow():
     for fold in sp.folds:
         for fit_rows, _ in fold.pieces:
             assert ds.frame.loc[fit_rows, "params"].nunique() >= 2
+
+
+def test_column_split_on_curves_carves_bands_of_whole_runs():
+    df = ladder()
+    df["split"] = np.where(df["steps_total"] == max(LENGTHS), "test", "train")  # the longest schedules
+    ds, sp = prepare(df, TableSpec(target="loss", features=["params", "tokens"], split="column:split", **CURVE))
+    runs = ds.runs
+    for fold in sp.folds:
+        for fit_rows, eval_rows in fold.pieces:
+            assert not set(runs[fit_rows]) & set(runs[eval_rows]), fold.name  # no run on both sides
+    assert not set(runs[sp.rows(VAL)]) & set(runs[sp.rows(TRAIN)])
 
 
 def test_compute_split_ranks_whole_runs_by_their_final_compute():

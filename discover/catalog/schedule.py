@@ -30,7 +30,8 @@ def laws():
         authors_year="Tissue et al. 2024",
         citation=TISSUE,
         description=("Loss along one training run: a power law in the forward area S1 of the LR schedule, "
-                     "lowered linearly by its annealing area S2 (momentum 0.999); fitted per model size."),
+                     "lowered linearly by its annealing area S2 (with the table's momentum, --momentum); fitted "
+                     "per model size."),
         params={"L0": _loss(), "A": linear("A", init=(0.5, 2.0)), "alpha": exponent("alpha", init=(0.3, 0.5, 0.8)),
                 "C": linear("C", init=(0.5, 2.0))},
     )
