@@ -18,7 +18,7 @@ How a column is recognised (:func:`match_role`), first rule that applies wins:
    ``ratio*``, ``mix*``, ``weight_*``, ``r_*``, ``p_domain*``): role ``r``,
    the one variadic role;
 4. fallback, whole words: an alias (other than the generic ``size``, ``data``,
-   ``p`` and ``parallel``, which only count as exact matches) occurs in the column as whole words (words
+   ``p``, ``parallel``, ``step(s)`` and ``iteration(s)``, which only count as exact matches) occurs in the column as whole words (words
    split at ``_``, ``-``, ``.``, spaces, digits and camelCase), e.g.
    ``n_unique_tokens`` -> U, ``global_batch_size`` -> B,
    ``dense_parameter_count`` -> N;
@@ -57,6 +57,8 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "num_characters", "dataset_size", "seen_examples", "n_tokens",
             "train_tokens", "samples", "training_tokens", "num_samples",
             "num_examples", "characters", "examples", "train_examples",
+            # a learning curve's step axis is data seen (steps x batch): loss has no optimum in it
+            "step", "steps", "train_steps", "training_steps", "num_steps", "iterations", "iteration", "iters",
         ),
     ),
     "C": (
@@ -121,7 +123,7 @@ PROPORTION_PREFIXES = ("prop", "proportion", "ratio", "mix", "weight_", "r_", "p
 NOT_PROPORTIONS = frozenset({"weight_decay", "weight_bits", "mixed_precision"})
 # Aliases too generic to be trusted inside a longer name (only an exact match counts):
 # "hidden_size" is not a parameter count, "top_p" is not a number of streams.
-GENERIC_ALIASES = frozenset({"size", "data", "p", "parallel"})
+GENERIC_ALIASES = frozenset({"size", "data", "p", "parallel", "step", "steps", "iteration", "iterations"})
 
 _ALIAS_INDEX: dict[str, str] = {}
 for _role, (_desc, _aliases) in ROLES.items():

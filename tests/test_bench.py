@@ -296,3 +296,29 @@ def test_interrupted_run_keeps_finished_cells(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_bench(d, out=out, time_budget=BUDGET, workers=0, retry_failed=False, log=stop_before_running)
     assert seen[0].startswith("1 of 2 cells already finished") and seen[1].startswith("running 1 cells")
+
+
+def test_task_file_with_a_curve_runs_its_table_as_curves(tmp_path):
+    # two runs of three sizes each, a cosine-like decay; the cell must derive the schedule features
+    rows = []
+    for n in (1e7, 3e7, 1e8):
+        for last in (400, 800):
+            for step in range(100, last + 1, 100):
+                lr = 1e-3 * (0.1 + 0.9 * (1 - step / last))
+                rows.append({"run": f"{n:g}-{last}", "params": n, "step": step, "lr": lr, "tokens": step * 1e5,
+                             "loss": 2 + 300 / n ** 0.3 + 0.5 * (step * 1e-3) ** -0.3})
+    pd.DataFrame(rows).to_csv(tmp_path / "curves.csv", index=False)
+    doc = {"table": "curves.csv", "target": "loss", "features": ["params", "tokens"],
+           "split": "largest:params:0.3", "curve": {"run": "run", "step": "step", "lr": "lr"}}
+    (tmp_path / "curves.json").write_text(json.dumps(doc))
+    task = task_from_file(tmp_path / "curves.json")
+    assert task.curve == {"run": "run", "step": "step", "lr": "lr"}
+    result = run_bench(tmp_path / "curves.json", out=tmp_path / "out", time_budget=3, workers=0)
+    (row,) = result.rows
+    assert row["status"] == "ok", row.get("error")
+    doc_out = json.loads((cell_dir(tmp_path / "out", plan([task], ["grammar"], [0], 3)[0]) / RESULTS).read_text())
+    assert doc_out["dataset"]["curve"]["run"] == "run" and "lr_area" in doc_out["features"]
+    for bad in ({"run": "run"}, {"run": "nope", "step": "step"}, {"run": "run", "step": "step", "lrate": "lr"}):
+        (tmp_path / "bad.json").write_text(json.dumps({**doc, "curve": bad}))
+        with pytest.raises(DataError, match="curve"):
+            task_from_file(tmp_path / "bad.json")

@@ -133,7 +133,8 @@ def execute(cell: Cell, *, rss_scope: str = "process") -> tuple[dict, dict | Non
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow in candidate fits: noise in a bench log
             res = discover(task.frame, target=task.target, features=task.features, group=task.group,
                            split=task.split, engines=cell.engines, time_budget=cell.budget, seed=cell.seed,
-                           bootstrap=cell.bootstrap, name=task.name, workers=cell.search_workers)
+                           bootstrap=cell.bootstrap, name=task.name, workers=cell.search_workers,
+                           **task.curve_options())
     except Exception as err:  # noqa: BLE001 - a cell that fails records why; the benchmark carries on
         row.update(status=ERROR, error=_one_line(err), wall_s=round(time.perf_counter() - t0, 3))
         row.update(_memory(rss_scope))
@@ -258,7 +259,7 @@ def _test_residuals(res, task: Task, names, strict: bool = True) -> dict | None:
     when one is not finite (``strict``), else that law's are kept as they are."""
     try:
         table = TableSpec(target=task.target, features=task.features, group=task.group, split=task.split,
-                          val_frac=float(res.options.get("val_frac", 0.15)))
+                          val_frac=float(res.options.get("val_frac", 0.15)), **task.curve_options())
         ds, sp = prepare(task.frame, table, seed=int(res.options.get("seed", 0)))
     except DataError:
         return None
@@ -327,7 +328,7 @@ def published_r2(task: Task) -> float:
     """Best test R² of the catalog laws that apply, with their published constants (no refit); NaN if none."""
     try:
         res = fit(task.frame, target=task.target, features=task.features, group=task.group, split=task.split,
-                  published=True, bootstrap=0, name=task.name)
+                  published=True, bootstrap=0, name=task.name, **task.curve_options())
     except DataError:
         return math.nan
     except Exception:  # noqa: BLE001 - a side column must never fail the cell

@@ -57,6 +57,14 @@ class Task:
     truth: Law | None = None
     source: str = ""
     meta: dict = field(default_factory=dict)
+    #: a curve table's columns and options (run, step, lr, min_step, momentum), passed to the pipeline
+    curve: dict | None = None
+
+    def curve_options(self) -> dict:
+        """The keyword arguments that make the pipeline read the table as curves (none otherwise)."""
+        if not self.curve:
+            return {}
+        return {("curve" if k == "run" else k): v for k, v in self.curve.items()}
 
     @property
     def n_rows(self) -> int:
@@ -65,6 +73,8 @@ class Task:
     def spec(self) -> dict:
         """The task file's content (without the table), plus the truth when known."""
         out = {"target": self.target, "features": list(self.features), "group": self.group, "split": self.split}
+        if self.curve:
+            out["curve"] = dict(self.curve)
         if self.truth is not None:
             out["truth"] = {"expression": self.truth.formula,
                             "constants": {k: float(v) for k, v in sorted((self.truth.constants or {}).items())}}
@@ -288,7 +298,26 @@ def task_from_doc(doc: dict, path: Path, *, others: Sequence[str] = (), base: st
         if isinstance(sigma, (int, float)):
             meta["noise"] = float(sigma)
     return Task(name=name, frame=frame, target=target, features=list(features), group=group, split=split,
-                truth=truth, source=str(path), meta=meta)
+                truth=truth, source=str(path), meta=meta, curve=_curve(doc.get("curve"), frame, where))
+
+
+#: what a task file's ``curve`` may say: the pipeline's curve settings (``discover run --curve ...``)
+CURVE_KEYS = {"run": str, "step": str, "lr": str, "min_step": (int, float), "momentum": (int, float)}
+
+
+def _curve(entry, frame, where) -> dict | None:
+    """A task file's ``"curve": {"run": ..., "step": ..., "lr": ..., "min_step": ...}``, checked."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("run"), str) or not isinstance(entry.get("step"), str):
+        raise DataError(f"{where}: 'curve' must name at least its 'run' and 'step' columns")
+    for key, value in entry.items():
+        kind = CURVE_KEYS.get(key)
+        if kind is None or isinstance(value, bool) or not isinstance(value, kind):
+            raise DataError(f"{where}: curve setting {key!r} is unknown or has the wrong type")
+        if kind is str and value not in frame.columns:
+            raise DataError(f"{where}: curve column {value!r} is not in the table")
+    return dict(entry)
 
 
 def _split_columns(split) -> list[str]:
