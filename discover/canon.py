@@ -10,6 +10,7 @@ other's curves on the task's inputs, the candidate's at generic constants.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -46,7 +47,8 @@ def simplify_law(law: Law, timeout_nodes: int = 120) -> Law:
         return law
     if sum(1 for _ in sympy.preorder_traversal(new)) > sum(1 for _ in sympy.preorder_traversal(expr)):
         return law
-    return dataclasses.replace(law, expr=new, name=law.name if law.name != sympy.sstr(expr) else sympy.sstr(new))
+    auto = law.name in (sympy.sstr(expr), law.formula)  # named by its formula: the name follows the new form
+    return dataclasses.replace(law, expr=new, name=to_text(new) if auto else law.name)
 
 
 def dedupe(laws: list) -> list:
@@ -115,11 +117,22 @@ def _close(y1, y2, rtol) -> bool:
     return float(np.sqrt(np.mean(((y1 - y2) / scale) ** 2))) <= rtol
 
 
-def simpler_neighbours(law: Law, redundant: Sequence[str] = ()) -> list[Law]:
+#: Round values an exponent is fixed to when its fit lands within :data:`ROUND_TOL` of one.
+ROUND_EXPONENTS = (0.5, 1.0, 1.5, 2.0, 3.0)
+ROUND_TOL = 0.02
+
+
+def simpler_neighbours(law: Law, redundant: Sequence[str] = (), values: Mapping[str, float] | None = None) -> list[Law]:
     """Laws one step simpler than ``law``: each term of its top-level sum dropped (with the
-    constants only it used), and each ``redundant`` constant (one the rows could not identify)
-    fixed to 1 and to 0. Each says what was done in its provenance; it is refit when scored."""
+    constants only it used), each ``redundant`` constant (one the rows could not identify)
+    fixed to 1 and to 0, and (with its fitted ``values``) each exponent that landed within
+    :data:`ROUND_TOL` of a round value fixed to it (``1/N**0.993`` is written ``1/N`` if the rows
+    do not tell them apart). Each says what was done in its provenance; it is refit when scored,
+    and the selection rule keeps it only if it predicts the held-out rows as well."""
     out = []
+    for name, value in _round_exponents(law, values or {}):
+        expr = law.expr.xreplace({make_symbol(name): sympy.Rational(value)})  # 0.5 exactly: read as a square root
+        out.append(_variant(law, expr, f"exponent {name} = {values[name]:.4g} fixed to {value:g}"))
     variables = {sympy.Symbol(v, positive=True) for v in law.variables}
     if isinstance(law.expr, sympy.Add):
         terms = list(law.expr.args)
@@ -137,6 +150,24 @@ def simpler_neighbours(law: Law, redundant: Sequence[str] = ()) -> list[Law]:
             if expr.free_symbols & variables and expr != law.expr:
                 out.append(_variant(law, expr, f"{name} fixed to {value}"))
     return [v for v in out if v is not None]
+
+
+def _round_exponents(law: Law, values: Mapping[str, float]) -> list[tuple[str, float]]:
+    """(constant, round value) for the constants that are exponents of a variable's power in ``law``
+    (as ``x**a`` or ``x**-a``) and whose fitted value is within :data:`ROUND_TOL` of a round one."""
+    variables = {sympy.Symbol(v, positive=True) for v in law.variables}
+    out = []
+    for node in sympy.preorder_traversal(law.expr):
+        if not (node.is_Pow and node.base.free_symbols & variables):
+            continue
+        sym = next((s for s in (node.exp, -node.exp) if s.is_Symbol and str(s) in law.params), None)
+        if sym is None or not isinstance(values.get(str(sym)), (int, float)):
+            continue
+        v = abs(float(values[str(sym)]))
+        near = [r for r in ROUND_EXPONENTS if abs(v - r) <= ROUND_TOL and v != r]
+        if near:
+            out.append((str(sym), math.copysign(near[0], float(values[str(sym)]))))
+    return list(dict.fromkeys(out))
 
 
 def _variant(law: Law, expr: sympy.Expr, what: str) -> Law | None:

@@ -19,23 +19,30 @@ from typing import Mapping, Sequence
 import numpy as np
 import sympy
 
-from .formula import make_symbol
+from .formula import make_symbol, to_text
 from .law import Law, compile_numpy
 
 NEAR_BOUND = 0.005  # of a constant's finite range: "at its bound"
-NEGLIGIBLE = 1e-30  # a coefficient this small in size contributes nothing
+NEGLIGIBLE = 1e-30  # a coefficient this small in size contributes nothing (whatever the units)
+IDLE_SHARE = 1e-6  # a term of the sum below this share of the prediction on every row does nothing there
 CANCEL_RATIO = 100.0  # the terms' sizes summed over the prediction's size, on the median row
 
 AT_BOUND, NOT_IDENTIFIABLE, NOT_CONVERGED = "at bound", "not identifiable", "did not converge"
 NEGLIGIBLE_TERM, CANCELLING, NEGATIVE_FLOOR = "negligible coefficient", "cancelling terms", "negative floor"
+IDLE_TERM = "term does nothing on the table"
 
 
 def at_bound(law: Law, values: Mapping[str, float], reported: Sequence[str] = ()) -> list[str]:
-    """Constants at (or within :data:`NEAR_BOUND` of the range of) a bound, with those the fitter reported."""
+    """Constants within :data:`NEAR_BOUND` of their range from a bound, with those the fitter
+    reported pinned at one. The range is measured in the scale the fitter searches the constant
+    in: log space for a log-scale constant (Kaplan's N_c = 8.8e13 in [1e-12, 1e30] is in the
+    middle of its range, not 0.5 % of the way up)."""
     out = list(reported)
     for n, p in law.params.items():
         v = float(values[n])
         lo, hi = p.lower, p.upper
+        if p.log_scale and lo > 0 and v > 0:
+            v, lo, hi = math.log(v), math.log(lo), math.log(hi) if math.isfinite(hi) else hi
         if math.isfinite(lo) and math.isfinite(hi) and min(v - lo, hi - v) <= NEAR_BOUND * (hi - lo):
             out.append(n)
     return sorted(set(out))
@@ -69,12 +76,15 @@ def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positiv
     bounds, tiny, floors, cancel = set(reported_bounds), set(), [], False
     terms = _term_functions(law)
     floor = floor_constant(law)
+    idle = None  # terms of the sum that are negligible in every block
     for vals, rows in blocks:
         bounds.update(at_bound(law, vals))
         tiny.update(n for n, v in vals.items() if v != 0 and abs(float(v)) < NEGLIGIBLE)
         if positive_target and floor is not None and float(vals[floor]) < 0:
             floors.append(float(vals[floor]))
         cancel = cancel or _cancelling(law, terms, vals, rows)
+        here = set(_idle_terms(law, terms, vals, rows))
+        idle = here if idle is None else idle & here
     flags = []
     if bounds:
         flags.append(f"{AT_BOUND}: {', '.join(sorted(bounds))}")
@@ -85,6 +95,9 @@ def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positiv
         flags.append(NOT_CONVERGED)
     if tiny:
         flags.append(f"{NEGLIGIBLE_TERM}: {', '.join(sorted(tiny))}")
+    if idle:
+        texts = [to_text(t) for i, t in enumerate(law.expr.args) if i in idle]
+        flags.append(f"{IDLE_TERM}: {'; '.join(texts)}")
     if floors:
         flags.append(f"{NEGATIVE_FLOOR}: {floor} = {min(floors):.3g} on a positive target")
     if cancel:
@@ -101,9 +114,31 @@ def _term_functions(law: Law):
     return [compile_numpy(syms, t) for t in terms]
 
 
+def _idle_terms(law: Law, terms, values: Mapping[str, float], X: Mapping[str, np.ndarray]) -> list[int]:
+    """Indices of the terms of the law's sum (those holding a variable) whose size is below
+    :data:`IDLE_SHARE` of the prediction on every row: they do nothing on the table, in any units."""
+    if not terms:
+        return []
+    variables = {sympy.Symbol(v, positive=True) for v in law.variables}
+    args = [np.asarray(X[v], float) for v in law.variables] + [np.float64(values[c]) for c in law.params]
+    n = len(args[0]) if law.variables else 1
+    with np.errstate(all="ignore"):
+        total = np.abs(np.asarray(law.evaluate(X, values), float))
+        out = []
+        for i, (f, t) in enumerate(zip(terms, law.expr.args)):
+            if not t.free_symbols & variables:
+                continue
+            size = np.abs(np.broadcast_to(np.asarray(f(*args), float), (n,)))
+            share = size / np.maximum(total, 1e-300)
+            if np.all(np.isfinite(share)) and float(np.max(share)) < IDLE_SHARE:
+                out.append(i)
+    return out
+
+
 def _cancelling(law: Law, terms, values: Mapping[str, float], X: Mapping[str, np.ndarray]) -> bool:
-    """Terms of the law's sum much larger than their sum: on the median row, the sizes of the terms
-    (and of any floor) add up to more than :data:`CANCEL_RATIO` times the prediction."""
+    """Terms of the law's sum much larger than their sum: the median over the rows of the terms'
+    sizes (and any floor's) summed, over the prediction, is above :data:`CANCEL_RATIO` -- a hundred
+    times: the law is then a small difference of large numbers, which no fit pins down."""
     if not terms:
         return False
     args = [np.asarray(X[v], float) for v in law.variables] + [np.float64(values[c]) for c in law.params]

@@ -104,6 +104,13 @@ class _softplus(sympy.Function):
     """log(1 + exp(u)), evaluated by numpy as logaddexp(0, u): never overflows."""
 
 
+class _StablePrinter(NumPyPrinter):
+    """NumPy code of a law as :func:`compile_numpy` evaluates it (softplus as ``numpy.logaddexp``)."""
+
+    def _print__softplus(self, e):
+        return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+
 def _stable(expr: sympy.Expr) -> sympy.Expr:
     """``(1 + B**q)**p`` rewritten as ``exp(p * softplus(q * log(B)))`` for numpy.
 
@@ -426,14 +433,19 @@ class Law:
         for v in (*self.variables, *self.params, name):
             if not v.isidentifier() or keyword.iskeyword(v):
                 raise DataError(f"law {self.name}: {v!r} is not a Python name, so the law cannot be written as Python")
-        body = NumPyPrinter({"fully_qualified_modules": True}).doprint(self.expr)
-        lines = [f"def {name}({', '.join(self.variables)}{', group' if self.grouped else ''}):",
-                 f'    """{self.formula} (fitted by discover{", per group" if self.grouped else ""})."""',
+        # the overflow-safe form predict() evaluates, so that the text computes what predict computes
+        body = _StablePrinter({"fully_qualified_modules": True}).doprint(_stable(self.expr))
+        group = next(g for g in ("group", "group_label", "group_name") if g not in (*self.variables, *self.params, name))
+        lines = [f"def {name}({', '.join(self.variables)}{', ' + group if self.grouped else ''}):",
+                 f'    """{self.formula} (fitted by discover{", per group" if self.grouped else ""}; '
+                 f'{group + ": one label, or one per row" if self.grouped else "arrays or numbers"})."""',
                  "    import numpy"]
         if self.grouped:
             table = {str(g): {n: float(v[n]) for n in self.params} for g, v in self.constants.items()}
-            lines.append(f"    constants = {table!r}[str(group)]")
-            lines += [f"    {n} = constants[{n!r}]" for n in self.params]
+            lines.append(f"    table = {table!r}")
+            lines.append(f"    labels = numpy.asarray({group}).astype(str)")
+            lines += [f"    {n} = numpy.vectorize(lambda g: table[g][{n!r}], otypes=[float])(labels)"
+                      for n in self.params]
         else:
             lines += [f"    {n} = {float(self.constants[n])!r}" for n in self.params]
         lines.append(f"    return {body}")

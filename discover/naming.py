@@ -140,7 +140,8 @@ def readable(cand: Candidate) -> Candidate:
     law = _flip(law, flips)
     mapping = role_names(law)
     law = law.rename_constants(mapping)
-    law = dataclasses.replace(law, name=to_text(law.expr) if _auto_named(cand.law) else law.name,
+    suffix = cand.law.name[len(cand.law.name.split(" [")[0]):]  # an engine's " [per group]" stays
+    law = dataclasses.replace(law, name=to_text(law.expr) + suffix if _auto_named(cand.law) else law.name,
                               shared=tuple(mapping.get(n, n) for n in law.shared))
 
     def moved(values: Mapping | None):

@@ -54,6 +54,11 @@ class Scored:
     also: list = field(default_factory=list)  # laws merged into this one: the same function on the table
 
     @property
+    def clean(self) -> bool:
+        """Not flagged (:mod:`discover.flags`): converged, identifiable, no constant at a bound ..."""
+        return bool(self.converged) and not self.at_bounds and not self.flags
+
+    @property
     def ok(self) -> bool:
         return self.status == "ok"
 

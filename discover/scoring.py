@@ -458,12 +458,14 @@ SAME_FUNCTION = 1e-4
 
 def merge_same_functions(scored: list[Scored], dataset: Dataset, split: Split) -> list[Scored]:
     """One entry per function: laws whose fitted predictions agree on every row of the table (to
-    :data:`SAME_FUNCTION`) are merged into the one with the fewest constants (a catalog law before a
-    discovered one, then the shorter formula); the others' names go to its ``also``. A discovered law
+    :data:`SAME_FUNCTION`) are merged into a clean one before a flagged one, then the one with the
+    fewest constants (the rows cannot tell what the others' extra constants do), a catalog law before
+    a discovered one, then the shorter formula; the others' names go to its ``also``. A discovered law
     that is a catalog law in disguise is thus reported as that catalog law, found again."""
     grouped = per_group(dataset, split)
     X, g = dataset.X(), (dataset.groups if grouped else None)
-    order = sorted(range(len(scored)), key=lambda i: (not scored[i].ok, scored[i].law.n_constants,
+    order = sorted(range(len(scored)), key=lambda i: (not scored[i].ok, not scored[i].clean,
+                                                      scored[i].law.n_constants,
                                                       not str(scored[i].law.provenance).startswith("catalog"),
                                                       scored[i].law.complexity, i))
     kept: list[tuple[int, np.ndarray | None]] = []

@@ -362,8 +362,9 @@ def _simpler(ranking) -> list[Candidate]:
     out = []
     for s in picks:
         redundant = [n.strip() for f in s.flags if f.startswith(NOT_IDENTIFIABLE) for n in f.split(":", 1)[1].split(",")]
-        for law in canon.simpler_neighbours(dataclasses.replace(s.law, constants=None), redundant):
-            values = s.law.constants or {}
+        values = s.law.constants or {}
+        fitted = None if s.law.grouped else values
+        for law in canon.simpler_neighbours(dataclasses.replace(s.law, constants=None), redundant, fitted):
             if s.law.grouped:
                 groups = {g: {n: v for n, v in c.items() if n in law.params} for g, c in values.items()}
                 cand = Candidate(law, group_starts=groups)

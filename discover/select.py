@@ -29,7 +29,10 @@ while one that wins on a few rows by luck does not crowd out a simpler law.
 The more rows, the smaller the standard error, and the more structure a law
 may carry before a simpler one is as good -- parsimony in proportion to the
 evidence, with no threshold chosen per table. ``z = 2`` is the conventional
-two-sided 95 % level.
+two-sided 95 % level; a standard error estimated from few rows (or runs) is
+itself uncertain, so the bar is Student's t at the same level with that many
+degrees of freedom (:func:`critical_value`): with the eighteen rows of a small
+ladder it is 2.2, with six runs of curves 2.6.
 
 On a curve table the rows of one run are not independent evidence (its
 residuals move together along the curve), so the standard error of a paired
@@ -48,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
+from scipy import stats
 
 from .result import NO_FORECAST, Scored
 from .score import error_of
@@ -89,12 +93,33 @@ def paired_excess(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[flo
                   weights: Mapping[str, float] | None = None,
                   clusters: Mapping[str, Sequence] | None = None) -> tuple[float, float]:
     """Mean excess squared residual of law ``a`` over law ``b`` on the rows both were judged on,
-    and its standard error.
+    and its standard error (:func:`paired_test` without its degrees of freedom)."""
+    excess, se, _ = paired_test(a, b, weights, clusters)
+    return excess, se
+
+
+def critical_value(z: float, df: int) -> float:
+    """``z`` (a large-sample critical value) widened for a standard error estimated from ``df``
+    degrees of freedom: by the ratio of Student's t to the normal quantile at the same level.
+    Two-sided 95 %: 2.0 with many rows, 2.2 with eighteen, 2.6 with six runs, 4.5 with three; infinite
+    with none."""
+    if df < 1:
+        return math.inf
+    level = stats.norm.cdf(z)
+    return float(z * stats.t.ppf(level, df) / stats.norm.ppf(level))
+
+
+def paired_test(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]],
+                weights: Mapping[str, float] | None = None,
+                clusters: Mapping[str, Sequence] | None = None) -> tuple[float, float, int]:
+    """Mean excess squared residual of law ``a`` over law ``b`` on the rows both were judged on,
+    its standard error, and the degrees of freedom of that standard error.
 
     Bands present for both laws with the same number of rows are pooled row by
     row (``weights``, when given, keep only the bands they name). ``clusters`` (band -> a label
-    per row: the run of each evaluation) makes the standard error cluster-robust; it is infinite
-    with fewer than two clusters. (inf, 0) when nothing can be compared or a residual is not finite.
+    per row: the run of each evaluation) makes the standard error cluster-robust, with G - 1
+    degrees of freedom for G runs (n - 1 for n rows otherwise); it is infinite with fewer than two
+    clusters. (inf, 0, 0) when nothing can be compared or a residual is not finite.
     """
     parts, labels = [], []
     for band, ra in a.items():
@@ -106,10 +131,11 @@ def paired_excess(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[flo
         labels.append(None if cl is None or len(cl) != len(ra) else np.asarray(cl).astype(str))
     d = np.concatenate(parts) if parts else np.zeros(0)
     if len(d) < 2 or not np.all(np.isfinite(d)):
-        return math.inf, 0.0
+        return math.inf, 0.0, 0
     if labels and all(lab is not None for lab in labels):
-        return float(d.mean()), cluster_se(d, np.concatenate(labels))
-    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
+        runs = np.concatenate(labels)
+        return float(d.mean()), cluster_se(d, runs), len(np.unique(runs)) - 1
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d))), len(d) - 1
 
 
 def cluster_se(d: np.ndarray, labels: np.ndarray) -> float:
@@ -124,7 +150,7 @@ def cluster_se(d: np.ndarray, labels: np.ndarray) -> float:
 
 
 def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: float = Z, clusters=None,
-            replicate: bool = REPLICATE) -> bool:
+            replicate: bool = REPLICATE, small_sample: bool = True) -> bool:
     """Law ``i`` cannot be told apart from law ``j`` (or is better): its error is within
     ``tolerance`` of ``j``'s, or its paired excess over ``j`` is within ``z`` standard errors,
     or (``replicate``) ``j`` is not better on every band both were judged on."""
@@ -132,8 +158,8 @@ def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: fl
         return True
     if residuals is None:
         return False
-    excess, se = paired_excess(residuals[i], residuals[j], clusters=clusters)
-    if math.isfinite(excess) and excess <= z * se:
+    excess, se, df = paired_test(residuals[i], residuals[j], clusters=clusters)
+    if math.isfinite(excess) and excess <= (critical_value(z, df) if small_sample else z) * se:
         return True
     return replicate and not worse_on_every_band(residuals[i], residuals[j])
 
@@ -149,7 +175,7 @@ def worse_on_every_band(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequen
 def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Sequence[Mapping] | None = None,
               catalog: Sequence[bool] | None = None, clean: Sequence[bool] | None = None,
               tolerance: float = 0.02, z: float = Z, clusters: Mapping | None = None,
-              replicate: bool = REPLICATE) -> Choice:
+              replicate: bool = REPLICATE, small_sample: bool = True) -> Choice:
     """The rule of the module docstring. ``sizes``: per law a sort key of its size (fewer
     constants first, then shorter); ``catalog``: which laws are published ones; ``clean``: which
     are not flagged as degenerate; ``clusters``: the run of each selection row (a curve table)."""
@@ -158,7 +184,8 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
     clean = list(clean) if clean is not None else [True] * n
 
     def good(i, j):
-        return as_good(errors, residuals, i, j, tolerance=tolerance, z=z, clusters=clusters, replicate=replicate)
+        return as_good(errors, residuals, i, j, tolerance=tolerance, z=z, clusters=clusters, replicate=replicate,
+                       small_sample=small_sample)
 
     def pick(pool: list[int]) -> int | None:
         """The simplest law as good as the best of ``pool``, a clean one when one is as good."""
@@ -210,7 +237,7 @@ def is_catalog(s: Scored) -> bool:
 
 def is_clean(s: Scored) -> bool:
     """Not flagged (:mod:`discover.flags`): converged, identifiable, no constant at a bound ..."""
-    return bool(s.converged) and not s.at_bounds and not s.flags
+    return s.clean
 
 
 def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02, clusters: Mapping | None = None) -> Ranking:

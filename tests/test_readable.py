@@ -127,6 +127,34 @@ def test_grouped_to_python_takes_the_group():
                                    rtol=1e-10)
 
 
+def test_to_python_computes_what_predict_computes_past_a_sharp_break_and_per_row_groups():
+    law = Law.from_formula("A*(1 + (x/d)**(1/f))**(-c*f)", ["x"]).with_constants({"A": 1.0, "d": 1e3, "f": 0.01,
+                                                                                  "c": 0.3})
+    x = np.array([10.0, 1e3, 1e7])  # at 1e7 the raw form overflows: (1e4)**100
+    namespace: dict = {}
+    exec(law.to_python(), namespace)
+    np.testing.assert_allclose(namespace["law"](x), law.predict({"x": x}), rtol=1e-10)
+    assert np.isfinite(law.predict({"x": x})).all() and law.predict({"x": x})[-1] > 0
+    # a grouped law takes one label per row, and a variable called group does not clash
+    grouped = Law.from_formula("E + A/group**a", ["group"]).with_constants(
+        {"a": {"E": 1.0, "A": 2.0, "a": 0.5}, "b": {"E": 3.0, "A": 1.0, "a": 0.2}}, group="g")
+    namespace = {}
+    exec(grouped.to_python(), namespace)
+    g = np.array(["a", "b", "b"])
+    xs = np.array([4.0, 9.0, 16.0])
+    np.testing.assert_allclose(namespace["law"](xs, g), grouped.predict({"group": xs}, groups=g), rtol=1e-12)
+
+
+def test_a_log_scale_constant_far_inside_its_range_is_not_at_its_bound():
+    kaplan = discover.catalog.get("kaplan2020")
+    X = {v: np.geomspace(1e7, 1e10, 5) for v in kaplan.variables}
+    published = {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095}
+    assert fit_flags(kaplan, published, X, positive_target=True) == []
+    near = Law.from_formula("A*(x/s)**a", ["x"], params={"s": {"lower": 1e-3, "upper": 1e4, "log_scale": True}})
+    flags = fit_flags(near, {"A": 1.0, "s": 9.9e3, "a": 0.3}, {"x": np.geomspace(1, 10, 5)}, positive_target=True)
+    assert flags == ["at bound: s"]
+
+
 def test_every_law_of_a_real_run_reads_back_as_the_function_that_was_fitted(tmp_path):
     """The written form of each law (results.json: formula and constants, read by the safe parser)
     predicts what the fitted law predicts, to 1e-6; a law changed by simplification says it was refit."""
@@ -153,3 +181,39 @@ def test_max_constants_bounds_every_candidate():
     assert any("max_constants" in w for w in res.warnings)  # the catalog's 5-constant laws were left out
     with pytest.raises(discover.DataError, match="max_constants must be >= 1"):
         discover.discover(frame, target="loss", features=["params", "tokens"], max_constants=0)
+
+
+def test_a_law_named_by_its_formula_keeps_following_it_and_keeps_its_engine_suffix():
+    import dataclasses
+
+    from discover.formula import to_text
+    law = Law.from_formula("c0 + c1*N**a1*D**a1", ["N", "D"])
+    law = dataclasses.replace(law, name=to_text(law.expr))
+    simple = canon.simplify_law(law)
+    assert simple.formula != law.formula and simple.name == simple.formula  # not the stale text
+    per_group = dataclasses.replace(simple, name=simple.formula + " [per group]")
+    named = readable(Candidate(per_group)).law
+    assert named.name.endswith(" [per group]") and named.name[: -len(" [per group]")] == named.formula
+
+
+def test_an_exponent_fitted_next_to_a_round_value_is_offered_fixed_to_it():
+    law = Law.from_formula("E + A/params**a + B*tokens**b", ["params", "tokens"], provenance="engine: x")
+    values = {"E": 1.7, "A": 400.0, "a": 0.995, "B": 400.0, "b": -0.28}
+    found = {v.formula: v for v in canon.simpler_neighbours(law, values=values)}
+    rounded = [v for v in found.values() if "fixed to" in v.provenance]
+    assert [v.formula for v in rounded] == ["E + A/params + B*tokens**b"]
+    assert "a = 0.995 fixed to 1" in rounded[0].provenance and "refit" in rounded[0].provenance
+    assert "a" not in rounded[0].params
+    # a negative exponent near -0.5 is fixed to -0.5, not +0.5
+    flipped = canon.simpler_neighbours(law, values={**values, "a": 0.3, "b": -0.51})
+    assert [v.formula for v in flipped if "fixed to" in v.provenance] == ["E + A/params**a + B/sqrt(tokens)"]
+
+
+def test_a_term_that_does_nothing_on_the_table_is_flagged_in_any_units():
+    law = Law.from_formula("E + A/params**a + B/tokens**b", ["params", "tokens"])
+    X = {"params": N, "tokens": D}
+    # B/tokens**b is 1e-12 of the loss on every row (B = 1e-3 is no tiny number)
+    flags = fit_flags(law, {"E": 1.7, "A": 400.0, "a": 0.34, "B": 1e-3, "b": 3.0}, X, positive_target=True)
+    assert any(f.startswith("term does nothing on the table: B/tokens**b") for f in flags), flags
+    assert not any("does nothing" in f for f in fit_flags(law, {"E": 1.7, "A": 400.0, "a": 0.34, "B": 400.0,
+                                                                "b": 0.28}, X, positive_target=True))

@@ -25,7 +25,7 @@ def laws():
             # the slope change at the break: the paper allows any real; a sharp break needs a large one
             "c1": exponent("c1", lower=-50.0, upper=50.0, init=(-0.2, 0.1, 0.4)),
             "d1": scale("d1", (1e2, 1e5, 1e8, 1e11)),
-            "f1": scale("f1", (0.1, 0.5, 2.0), lower=1e-3, upper=100.0),
+            "f1": scale("f1", (0.1, 0.5, 2.0), lower=1e-3),
         },
     )
     return [law]

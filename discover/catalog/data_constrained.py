@@ -45,9 +45,9 @@ def laws():
             "B": linear("B", init=(100.0, 1000.0)),
             "alpha": exponent("alpha"),
             "beta": exponent("beta"),
-            "R_Nstar": scale("R_Nstar", (1.0, 5.0, 20.0), lower=1e-3, upper=1e4),
-            "R_Dstar": scale("R_Dstar", (1.0, 15.0, 50.0), lower=1e-3, upper=1e4),
-            "k_U": scale("k_U", (0.01, 0.05, 0.2), lower=1e-6, upper=100.0),
+            "R_Nstar": scale("R_Nstar", (1.0, 5.0, 20.0), lower=1e-3),
+            "R_Dstar": scale("R_Dstar", (1.0, 15.0, 50.0), lower=1e-3),
+            "k_U": scale("k_U", (0.01, 0.05, 0.2), lower=1e-6),
         },
         published={
             "E": 1.87,

@@ -52,8 +52,10 @@ def linear(name: str, lower: float = 0.0, upper: float = float("inf"), init: Seq
     return Param(name=name, lower=lower, upper=upper, init=tuple(init))
 
 
-def scale(name: str, init: Sequence[float], lower: float = 1e-12, upper: float = 1e30) -> Param:
-    """A positive scale inside a nonlinear term, searched in log space."""
+def scale(name: str, init: Sequence[float], lower: float = 1e-12, upper: float = float("inf")) -> Param:
+    """A positive scale inside a nonlinear term, searched in log space. No upper bound by default:
+    a scale's size is the table's units, and a finite cap far above any sensible value would only
+    make a fit that runs to it look like a law (a constant at a bound is flagged, :mod:`discover.flags`)."""
     return Param(name=name, lower=lower, upper=upper, init=tuple(init), log_scale=True)
 
 

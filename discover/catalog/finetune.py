@@ -25,7 +25,7 @@ def laws():
             "A": linear("A", init=(1.0, 100.0)),
             "C": linear("C", lower=float("-inf"), init=(0.0, 1.0)),
             "alpha": exponent("alpha", init=(0.1, 0.3, 0.6, 1.0)),
-            "B": scale("B", (0.1, 10.0, 1e3, 1e5), lower=1e-8, upper=1e15),
+            "B": scale("B", (0.1, 10.0, 1e3, 1e5), lower=1e-8),
         },
     )
     return [law]

@@ -51,8 +51,8 @@ def laws():
         ),
         params={
             **_clark_params(),
-            "E_start": scale("E_start", (1.5, 2.0, 4.0), lower=1.001, upper=1e3),
-            "E_max": scale("E_max", (64.0, 300.0, 1000.0), lower=1.5, upper=1e7),
+            "E_start": scale("E_start", (1.5, 2.0, 4.0), lower=1.001),
+            "E_max": scale("E_max", (64.0, 300.0, 1000.0), lower=1.5),
         },
     )
     krajewski = catalog_law(

@@ -24,7 +24,7 @@ def laws():
             "E": linear("E", init=(1.0, 2.0)),
             "alpha": exponent("alpha"),
             "beta": exponent("beta"),
-            "gamma": scale("gamma", (1.0, 2.5, 5.0), lower=1e-3, upper=1e3),
+            "gamma": scale("gamma", (1.0, 2.5, 5.0), lower=1e-3),
         },
     )
     return [law]

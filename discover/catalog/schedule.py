@@ -46,7 +46,7 @@ def laws():
                      "lowered by the loss drop LD of each LR decrease; LD's shape constants C, beta, gamma are "
                      "held at the paper's values (discover.schedule.MPL_SHAPE), its scale B is fitted."),
         params={"L0": _loss(), "A": linear("A", init=(0.5, 2.0)), "alpha": exponent("alpha", init=(0.3, 0.5, 0.8)),
-                "SW": scale("SW", (0.01, 0.1, 1.0), lower=1e-6, upper=1e4), "B": linear("B", init=(100.0, 1000.0))},
+                "SW": scale("SW", (0.01, 0.1, 1.0), lower=1e-6), "B": linear("B", init=(100.0, 1000.0))},
     )
     tissue_n = catalog_law(
         "E + A/N**alpha + B*S1**(-beta) - C*S2",
@@ -72,7 +72,7 @@ def laws():
                      "constants covers the curves of several sizes (a composite; not a published fit)."),
         params={"E": linear("E", init=(1.0, 2.0)), "A": linear("A", init=(100.0, 1000.0)), "alpha": exponent("alpha"),
                 "B": linear("B", init=(0.5, 2.0)), "beta": exponent("beta", init=(0.3, 0.5, 0.8)),
-                "SW": scale("SW", (0.01, 0.1, 1.0), lower=1e-6, upper=1e4), "C": linear("C", init=(100.0, 1000.0))},
+                "SW": scale("SW", (0.01, 0.1, 1.0), lower=1e-6), "C": linear("C", init=(100.0, 1000.0))},
     )
     chinchilla_anneal = catalog_law(
         "E + A/N**alpha + B/D**beta - C*S2",
