@@ -62,8 +62,8 @@ def load(out: Path, half: str | None):
 
 
 RULES = {
-    "shipped (z=2 widened to Student's t, catalog default)": dict(z=2.0, catalog=True),
-    "z=2 at any sample size, catalog default": dict(z=2.0, catalog=True, small_sample=False),
+    "shipped (z=2, catalog default)": dict(z=2.0, catalog=True),
+    "z=2 widened to Student's t, catalog default": dict(z=2.0, catalog=True, small_sample=True),
     "z=2, catalog default, replicated on every fold": dict(z=2.0, catalog=True, replicate=True),
     "z=2, no catalog default, replicated on every fold": dict(z=2.0, catalog=False, replicate=True),
     "z=1, catalog default": dict(z=1.0, catalog=True),
@@ -72,7 +72,7 @@ RULES = {
 }
 
 
-def choose(laws, z, catalog, tolerance=0.02, replicate=False, small_sample=True):
+def choose(laws, z, catalog, tolerance=0.02, replicate=False, small_sample=False):
     errs = [law["err"] for law in laws]
     sizes = [(law["k"], law["cx"]) for law in laws]
     return recommend(errs, sizes, residuals=[law["sel"] for law in laws],
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                 continue
             rec = laws[c.recommended]
             pick = choose([law for law in laws if law["catalog"]], z=kw["z"], catalog=True,
-                          replicate=kw.get("replicate", False), small_sample=kw.get("small_sample", True)) if any(
+                          replicate=kw.get("replicate", False), small_sample=kw.get("small_sample", False)) if any(
                 law["catalog"] for law in laws) else None
             cat_laws = [law for law in laws if law["catalog"]]
             cat = cat_laws[pick.recommended] if pick and pick.recommended is not None else None

@@ -293,8 +293,8 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
         scored.message = "; ".join(filter(None, [scored.message, f"bootstrap failed: {err}"]))
         return scored
     if draws_used(final) < 2:  # its share of the time allowed fewer than two resamples: no interval
-        scored.message = "; ".join(filter(None, [scored.message, "bootstrap: no time left for resamples"]))
-        return scored
+        return dataclasses.replace(scored, message="; ".join(filter(None, [scored.message,
+                                                                          "bootstrap: no time left for resamples"])))
     out = dataclasses.replace(scored, intervals=final.intervals, samples=final.samples)
     test = split.rows(TEST)
     if len(test):

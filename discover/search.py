@@ -69,8 +69,11 @@ def discover(data, *, target: str, features, group: str | None = None, weight: s
              dask_scheduler: str | None = None) -> Result:
     """Search for laws on a table of runs and rank them with the catalog laws.
 
-    ``engines`` are run within ``time_budget`` seconds (split evenly); an engine
-    that cannot run here (e.g. PySR without Julia) is skipped with a warning.
+    ``time_budget`` seconds bound the whole run (:mod:`discover.budget`): the catalog is scored,
+    ``engines`` search (their share split evenly), their laws are scored and the best bootstrapped
+    within it; an engine that cannot run here (e.g. PySR without Julia) is skipped with a warning.
+    By default a discovered law has at most as many constants as the richest published law that
+    applies (:func:`peer_constants`).
     ``max_forms`` also ends the grammar search after that many fitted forms (a
     search that ends on its count gives the same laws on any machine). ``max_constants`` bounds
     every candidate, catalog laws included (per group, for a grouped law).

@@ -112,3 +112,13 @@ def test_more_rows_let_a_longer_law_win_that_few_rows_cannot_tell_apart():
         errs = [_rmse(longer), _rmse(simpler)]
         choice = recommend(errs, [(7, 40), (4, 15)], residuals=[{"val": longer}, {"val": simpler}])
         assert choice.recommended == (0 if wins else 1), n
+
+
+def test_the_small_sample_bar_is_students_t_at_the_same_level():
+    from scipy import stats
+
+    from discover.select import critical_value
+    assert critical_value(2.0, 10_000) == pytest.approx(2.0, abs=0.002)
+    level = stats.norm.cdf(2.0)
+    assert critical_value(2.0, 5) == pytest.approx(2.0 * stats.t.ppf(level, 5) / stats.norm.ppf(level))
+    assert critical_value(2.0, 5) > 2.6 and critical_value(2.0, 0) == float("inf")
