@@ -115,6 +115,7 @@ def test_more_rows_let_a_longer_law_win_that_few_rows_cannot_tell_apart():
 
 
 def test_the_small_sample_bar_is_students_t_at_the_same_level():
+    import pytest
     from scipy import stats
 
     from discover.select import critical_value
