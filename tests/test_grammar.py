@@ -400,3 +400,12 @@ def test_stack_solves_each_groups_own_least_squares_on_unbalanced_groups():
     pad = st.padded(st.y)
     assert pad.shape == (4, 60) and np.all(pad[2] == 0)
     np.testing.assert_allclose(np.sort(pad[1][:3]), np.sort(y[groups == "a"]))
+
+
+def test_no_quadratic_in_the_log_of_a_size_or_of_training_steps():
+    # (log x/s)^2 is a bowl with its optimum at s: never in parameters, data, compute or steps
+    from discover.engines.terms import make_vars, term_library
+    X = {"params": np.geomspace(1e7, 1e9, 20), "Step": np.geomspace(1e3, 1e5, 20), "lr": np.geomspace(1e-4, 1e-2, 20)}
+    lib = term_library(make_vars(X, list(X)))
+    squared = {t.vars[0].name for t in lib if t.kind == "log2"}
+    assert squared == {"lr"}

@@ -159,7 +159,8 @@ class LogSquared(Single):
     name, complexity, needs_intercept = "log2", 5, True
 
     def accepts(self, v):
-        return v.positive and v.den is None
+        # (log x/s)^2 has its optimum at s: none in a size (more parameters, data or compute never hurt)
+        return v.positive and v.den is None and not is_size(v)
 
     def column(self, Z, th, vars_):
         return np.log(Z[0]) ** 2
