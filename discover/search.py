@@ -38,7 +38,7 @@ from .schedule import DEFAULT_MOMENTUM
 from .scoring import bootstrap_best, check_rows, draws_used, merge_same_functions, score_candidates
 from .select import rank
 from .splits import TRAIN, VAL, band_clusters
-from .workers import Workers, local_cores
+from .workers import cluster_client, local_cores, local_workers
 
 BOOTSTRAP_TOP = 5
 BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals for the best two only
@@ -122,22 +122,26 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
     known = peers if search.catalog else []
     if fixed or known:
         check_rows(dataset, sp, fixed or known)
-    ck = None  # created only once the input is known to be good, so bad input writes nothing
-    if checkpoint is not None:
-        if resume:
-            ck = Checkpoint.load(checkpoint)
-            ck.check_matches(settings, dataset.hash())
-        else:
-            ck = Checkpoint(checkpoint_path(checkpoint), settings, dataset.hash())
-            ck.save(force=True)
-    elif resume:
+    if resume and checkpoint is None:
         raise DataError("resume=True needs the checkpoint directory of the run to continue")
     own = stop is None
     stop = stop if stop is not None else StopFlag()
     guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
-    with guard, cluster_client(search.dask_scheduler) as client, scoring_workers(dataset, sp, options, search) as pool:
-        return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes, client,
-                       pool, peer_constants(peers))
+    n_workers = search.workers if search.workers is not None else local_cores()
+    # the cluster is reached before anything is written (an unreachable scheduler is bad input);
+    # a cluster run scores here (its workers fit the search's forms), a local one on its cores
+    with cluster_client(search.dask_scheduler) as client:
+        ck = None  # created only once the input is known to be good, so bad input writes nothing
+        if checkpoint is not None:
+            if resume:
+                ck = Checkpoint.load(checkpoint)
+                ck.check_matches(settings, dataset.hash())
+            else:
+                ck = Checkpoint(checkpoint_path(checkpoint), settings, dataset.hash())
+                ck.save(force=True)
+        with guard, local_workers((dataset, sp, options), 1 if search.dask_scheduler else n_workers) as pool:
+            return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes,
+                           client, pool, peer_constants(peers))
 
 
 def resume(directory, *, data=None, progress: Callable | None = None, stop: StopFlag | None = None,
@@ -298,39 +302,6 @@ def _search(dataset, sp, table: TableSpec, options: FitOptions, search: SearchOp
                        timing=timing, tolerance=options.tolerance)
     res.status = f"interrupted: {stop.reason}" if stop else "complete"
     return res
-
-
-@contextlib.contextmanager
-def cluster_client(address: str | None):
-    """A dask.distributed client of the scheduler at ``address`` (its workers fit the grammar's
-    forms), closed when the run ends; ``None`` without an address."""
-    if not address:
-        yield None
-        return
-    try:
-        from distributed import Client  # optional: only a cluster run needs it
-    except ImportError:
-        raise DataError("--dask-scheduler needs dask.distributed: pip install 'discover[dask]'") from None
-    try:
-        client = Client(address, timeout=30)
-    except (OSError, TimeoutError) as err:
-        raise DataError(f"cannot reach the Dask scheduler at {address!r}: {err}") from None
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@contextlib.contextmanager
-def scoring_workers(dataset, sp, options: FitOptions, search: SearchOptions):
-    """Local worker processes that score laws (and resample them) for the run, when it has more
-    than one; None otherwise. A cluster run scores here: its workers fit the search's forms."""
-    n = search.workers if search.workers is not None else local_cores()
-    if n < 2 or search.dask_scheduler:
-        yield None
-        return
-    with Workers((dataset, sp, options), workers=n) as pool:
-        yield pool
 
 
 #: A discovered law may always have as many constants as Chinchilla's form (E, A, alpha, B, beta).

@@ -11,11 +11,14 @@ from its initializer). On a Dask cluster (``client``, a
 ``distributed.Client``) the context is scattered to every worker once and each
 item is a task; a worker that dies has its tasks rerun elsewhere by the
 scheduler. When local workers die, :class:`WorkersFailed` says so and the
-caller carries on in its own process.
+caller carries on in its own process. :func:`local_workers` and
+:func:`cluster_client` hold a run's pool and its cluster connection for as long
+as the run lasts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -25,7 +28,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence
 
+from .errors import DataError
+
 _CONTEXT: Any = None  # a worker process's copy of the run's context
+CONNECT_TIMEOUT_S = 10  # how long a run waits for a Dask scheduler before saying it cannot reach it
 
 
 class WorkersFailed(RuntimeError):
@@ -121,4 +127,35 @@ class Workers:
         self.close()
 
 
-__all__ = ["Workers", "WorkersFailed", "local_cores"]
+@contextlib.contextmanager
+def local_workers(context, n: int):
+    """``n`` local worker processes holding ``context`` for the length of a run, or None for one."""
+    if n < 2:
+        yield None
+        return
+    with Workers(context, workers=n) as pool:
+        yield pool
+
+
+@contextlib.contextmanager
+def cluster_client(address: str | None):
+    """A dask.distributed client of the scheduler at ``address``, closed when the run ends; None
+    without an address. Bad input is a one-line error: no dask installed, no scheduler there."""
+    if not address:
+        yield None
+        return
+    try:
+        from distributed import Client  # optional: only a cluster run needs it
+    except ImportError:
+        raise DataError("--dask-scheduler needs dask.distributed: pip install 'discover[dask]'") from None
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as err:
+        raise DataError(f"cannot reach the Dask scheduler at {address!r}: {err}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+__all__ = ["Workers", "WorkersFailed", "local_cores", "local_workers", "cluster_client"]

@@ -86,3 +86,22 @@ def test_a_worker_killed_mid_search_leaves_the_search_to_the_others(table, clust
     assert eng.n_tried == 80
     assert eng.pool_note == ""  # the cluster carried on: the search did not fall back to this process
     assert remote == local
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error_and_nothing_is_written(table, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    csv = tmp_path / "runs.csv"
+    table.to_csv(csv, index=False)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "discover", "run", str(csv), "--target", "loss", "--features",
+                           "params,tokens", "--time-budget", "5", "--dask-scheduler", f"tcp://127.0.0.1:{port}",
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "cannot reach the Dask scheduler" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
