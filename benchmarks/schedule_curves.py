@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 import discover
+from discover.schedule import lr_schedule
 from discover.select import rank
 
 TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "olmo_ladder_curves" / "curves.csv"
@@ -59,15 +60,6 @@ def catalog_pick(res, names):
     return None if ranking.recommended is None else ranking.laws[ranking.recommended]
 
 
-def wsd_plan(steps: np.ndarray, peak: float, kind: str) -> np.ndarray:
-    """1,000 warmup steps, then constant; ``wsd`` decays linearly to 10 % over the last fifth."""
-    lr = np.full_like(steps, peak)
-    if kind == "wsd":
-        start = 0.8 * steps.max()
-        lr = np.where(steps > start, peak * (1 - 0.9 * (steps - start) / (steps.max() - start)), peak)
-    return np.where(steps < 1000, peak * steps / 1000, lr)
-
-
 def forecast(res, runs: pd.DataFrame) -> str:
     reads = [s for s in res.laws if s.ok and s.samples and {"lr_anneal", "lr_drop"} & set(s.law.variables)]
     best = res.best_scored
@@ -79,7 +71,7 @@ def forecast(res, runs: pd.DataFrame) -> str:
     peak, per_step = float(ref.lr_peak.iloc[0]), float(ref.batch_size_tokens.iloc[0])
     ends = {}
     for kind in ("wsd", "constant"):
-        plan = pd.DataFrame({"step": steps, "lr": wsd_plan(steps, peak, kind), "tokens": steps * per_step})
+        plan = pd.DataFrame({"step": steps, "lr": lr_schedule(steps, peak, kind), "tokens": steps * per_step})
         f = res.predict_schedule(plan, at={"non_embedding_params": float(ref.non_embedding_params.iloc[0])},
                                  law=law.law.name, interval=0.9)
         ends[kind] = f.iloc[-1]

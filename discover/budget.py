@@ -11,7 +11,7 @@ split before the search starts, from what the run has measured by then:
    budget for the bootstrap (:data:`BOOTSTRAP_SHARE`) and one for the reports,
    within :data:`MIN_SEARCH_SHARE` and :data:`MAX_SEARCH_SHARE` of the budget;
 3. the handed-over laws are scored in the engines' order (best and simplest
-   taking turns) until the bootstrap's share is reached, each engine's best few
+   taking turns) until the bootstrap's share is reached, each engine's best law
    always (the rest are left out, and the results say how many);
 4. the bootstrap gets the time left, an equal share per law, the recommended
    law first; each law keeps the resamples done in its share, and the results
@@ -75,10 +75,11 @@ class Budget:
         ``per_law`` None (no law was fitted before the search to measure it): :data:`UNMEASURED_SHARE`
         of what is left."""
         if per_law is None:
-            return min(MAX_SEARCH_SHARE * self.total, max(MIN_SEARCH_SHARE * self.total, UNMEASURED_SHARE * self.left()))
-        reserve = per_law * DISCOVERED_COST * (HANDED_OVER * max(n_engines, 1) + NEIGHBOURS)
-        reserve += self.bootstrap_reserve(bootstrap)
-        return min(MAX_SEARCH_SHARE * self.total, max(MIN_SEARCH_SHARE * self.total, self.left() - reserve))
+            wanted = UNMEASURED_SHARE * self.left()
+        else:
+            reserve = per_law * DISCOVERED_COST * (HANDED_OVER * max(n_engines, 1) + NEIGHBOURS)
+            wanted = self.left() - reserve - self.bootstrap_reserve(bootstrap)
+        return min(MAX_SEARCH_SHARE * self.total, max(MIN_SEARCH_SHARE * self.total, wanted))
 
     def bootstrap_reserve(self, bootstrap: bool) -> float:
         """Seconds kept for the bootstrap (scoring must end this long before the deadline)."""
@@ -101,4 +102,5 @@ class Deadline:
         return bool(self.stop) or self.passed
 
 
-__all__ = ["Budget", "Deadline", "HANDED_OVER", "DISCOVERED_COST", "BOOTSTRAP_SHARE"]
+__all__ = ["Budget", "Deadline", "HANDED_OVER", "DISCOVERED_COST", "BOOTSTRAP_SHARE", "MIN_SEARCH_SHARE",
+           "MAX_SEARCH_SHARE", "UNMEASURED_SHARE"]

@@ -243,11 +243,16 @@ class SearchOptions(Settings):
         if self.max_constants is not None:
             object.__setattr__(self, "max_constants", _int(self.max_constants, "max_constants", 1))
 
+    @property
+    def n_workers(self) -> int:
+        """Processes that fit forms and score laws: as asked, or every local core."""
+        return self.workers if self.workers is not None else local_cores()
+
     def options_for(self, engine: str) -> dict:
         """The options an engine is built with (``max_forms`` and ``workers`` go to the grammar engine)."""
         out = dict(self.engine_options.get(engine, {}))
         if engine.lower() == "grammar":
             if self.max_forms is not None:
                 out.setdefault("max_forms", self.max_forms)
-            out.setdefault("workers", self.workers if self.workers is not None else local_cores())
+            out.setdefault("workers", self.n_workers)
         return out

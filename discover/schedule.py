@@ -109,8 +109,8 @@ def check_curves(frame: pd.DataFrame, spec: CurveSpec) -> None:
             raise DataError(f"run {run!r} has a learning rate of 0 at every step")
 
 
-def per_step(steps: np.ndarray, lrs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The LR on a grid of steps ``1..max`` (or a coarser grid, stride returned), interpolated
+def per_step(steps: np.ndarray, lrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The LR on a grid of steps ``1..max`` (or a coarser grid of equal strides), interpolated
     linearly between evaluations, with the warmup rule of the module docstring before the first."""
     last = float(steps[-1])
     stride = max(1.0, math.ceil(last / MAX_GRID))
@@ -121,7 +121,7 @@ def per_step(steps: np.ndarray, lrs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     head_lr = 0.0 if warmup else float(lrs[0])
     xs = np.concatenate([[0.0], steps]) if steps[0] > 0 else steps
     ys = np.concatenate([[head_lr], lrs]) if steps[0] > 0 else lrs
-    return grid, np.interp(grid, xs, ys), stride
+    return grid, np.interp(grid, xs, ys)
 
 
 def run_features(steps: np.ndarray, lrs: np.ndarray, momentum: float = DEFAULT_MOMENTUM) -> dict[str, np.ndarray]:
@@ -131,17 +131,18 @@ def run_features(steps: np.ndarray, lrs: np.ndarray, momentum: float = DEFAULT_M
     with ``D`` the LR's drop since the peak: exact at any grid, since ``m`` is carried across a
     coarse cell of ``k`` steps (each dropping the cell's drop / k) in closed form.
     """
+    if not 0.0 <= momentum < 1.0:
+        raise DataError(f"momentum must be in [0, 1), got {momentum!r}")
     steps = np.asarray(steps, dtype=float)
     lrs = np.asarray(lrs, dtype=float)
-    grid, eta, stride = per_step(steps, lrs)
+    grid, eta = per_step(steps, lrs)
     dt = np.diff(np.concatenate([[0.0], grid]))  # 1 per step; the last cell of a coarse grid may be shorter
     area = np.cumsum(eta * dt)
     peak = int(np.argmax(eta))
     drop = np.zeros_like(eta)
     drop[peak + 1:] = eta[peak:-1] - eta[peak + 1:]
     m = _momentum(drop, dt, momentum)
-    lam = momentum
-    anneal = (np.cumsum(drop) - lam * m) / (1.0 - lam) if lam < 1 else np.cumsum(m * dt)
+    anneal = (np.cumsum(drop) - momentum * m) / (1.0 - momentum)
     at = np.searchsorted(grid, steps).clip(0, len(grid) - 1)
     x0 = np.concatenate([[0.0], grid])  # at step 0 nothing has been trained: both areas 0
 
@@ -160,7 +161,7 @@ def run_features(steps: np.ndarray, lrs: np.ndarray, momentum: float = DEFAULT_M
 def _momentum(drop: np.ndarray, dt: np.ndarray, lam: float) -> np.ndarray:
     """``m`` at the end of each grid cell of ``dt`` steps, each step of a cell dropping ``drop / dt``:
     ``m <- lam**dt * m + (drop / dt) * (1 - lam**dt) / (1 - lam)`` (on a unit grid, ``m <- lam*m + drop``)."""
-    if np.all(dt == 1.0) or lam >= 1.0:
+    if np.all(dt == 1.0):
         return lfilter([1.0], [1.0, -lam], drop)
     decay = lam ** dt
     gain = (1.0 - decay) / (1.0 - lam) / dt
@@ -214,7 +215,23 @@ def add_schedule_features(frame: pd.DataFrame, spec: CurveSpec) -> pd.DataFrame:
 
 
 __all__ = ["CurveSpec", "FEATURES", "DEFAULT_FEATURES", "DEFAULT_MOMENTUM", "MPL_SHAPE", "check_curves",
-           "run_features", "add_schedule_features"]
+           "run_features", "add_schedule_features", "lr_schedule"]
+
+
+def lr_schedule(steps, peak: float, kind: str = "constant", *, warmup: float = 1000.0, decay: float = 0.2,
+                final: float = 0.1) -> np.ndarray:
+    """A planned run's learning rate at ``steps``, to forecast it (:meth:`discover.Result.predict_schedule`):
+    a linear warmup from 0 to ``peak`` over ``warmup`` steps, then ``constant``, or ``wsd``
+    (warmup-stable-decay) a linear decay to ``final`` times the peak over the last ``decay`` share of
+    the steps."""
+    steps = np.asarray(steps, dtype=float)
+    if kind not in ("constant", "wsd"):
+        raise DataError(f"unknown schedule {kind!r}: use 'constant' or 'wsd'")
+    lr = np.full_like(steps, float(peak))
+    if kind == "wsd":
+        start = (1.0 - decay) * steps.max()
+        lr = np.where(steps > start, peak * (1 - (1 - final) * (steps - start) / (steps.max() - start)), peak)
+    return np.where(steps < warmup, peak * steps / warmup, lr)
 
 
 def planned_run(schedule: pd.DataFrame, curve: dict, at: dict | None = None) -> pd.DataFrame:

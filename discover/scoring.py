@@ -36,7 +36,7 @@ from .options import FitOptions
 from .result import NO_FORECAST, Scored, bootstrap_predictions
 from .score import bic, metrics
 from .splits import BACKTEST, SELECT, TEST, TRAIN, VAL, Split
-from .workers import Workers, WorkersFailed
+from .workers import Workers, each
 
 
 class ScoreStore(Protocol):
@@ -221,8 +221,8 @@ def score_candidates(candidates: Sequence[Candidate | Law], dataset: Dataset, sp
     """
     items = [as_candidate(item) for item in candidates]
     held = [store.get_scored(c.law) if store is not None else None for c in items]
-    fresh = _score_stream([(c, published, bootstrap) for c, s in zip(items, held) if s is None],
-                          dataset, split, options, workers)
+    fresh = each(_score_job, (dataset, split, options),
+                 [(c, published, bootstrap) for c, s in zip(items, held) if s is None], workers)
     out = []
     try:
         for i, (cand, s) in enumerate(zip(items, held)):
@@ -240,25 +240,6 @@ def score_candidates(candidates: Sequence[Candidate | Law], dataset: Dataset, sp
     finally:
         fresh.close()
     return out
-
-
-def _score_stream(todo, dataset, split, options, workers: Workers | None):
-    """The scored laws of ``todo``, in order, lazily: on the workers (all sent at once), or here one
-    at a time when asked for; if the workers fail, the rest is scored here."""
-    done = 0
-    if workers is not None and len(todo) > 1:
-        stream = workers.imap(_score_job, todo)
-        try:
-            for s in stream:
-                done += 1
-                yield s
-            return
-        except WorkersFailed:  # a worker died: this process scores the rest itself
-            pass
-        finally:
-            stream.close()
-    for job in todo[done:]:
-        yield _score_job((dataset, split, options), job)
 
 
 def _score_job(context, job) -> Scored:
@@ -338,15 +319,7 @@ def bootstrap_best(ranked: list[Scored], recommended: int | None, dataset: Datas
         chunk = todo[at:at + width]
         rounds_left = -(-(len(todo) - at) // width)
         seconds = None if until is None else max(0.0, until - time.monotonic()) / rounds_left
-        jobs = [(out[i], seconds) for i in chunk]
-        done = None
-        if workers is not None and len(jobs) > 1:
-            try:
-                done = workers.map(_bootstrap_job, jobs)
-            except WorkersFailed:  # a worker died: this process resamples the batch itself
-                done = None
-        if done is None:
-            done = [_bootstrap_job((dataset, split, options), job) for job in jobs]
+        done = each(_bootstrap_job, (dataset, split, options), [(out[i], seconds) for i in chunk], workers)
         for i, s in zip(chunk, done):
             if store is not None:
                 store.record_scored(out[i].law, s, boot=True)

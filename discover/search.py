@@ -38,7 +38,7 @@ from .schedule import DEFAULT_MOMENTUM
 from .scoring import bootstrap_best, check_rows, draws_used, merge_same_functions, score_candidates
 from .select import rank
 from .splits import TRAIN, VAL, band_clusters
-from .workers import cluster_client, local_cores, local_workers
+from .workers import cluster_client, local_workers
 
 BOOTSTRAP_TOP = 5
 BOOTSTRAP_TOP_GROUPED = 2  # grouped laws refit every group per draw: intervals for the best two only
@@ -127,7 +127,6 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
     own = stop is None
     stop = stop if stop is not None else StopFlag()
     guard = stop_on_signals(stop) if own and handle_signals else contextlib.nullcontext()
-    n_workers = search.workers if search.workers is not None else local_cores()
     # the cluster is reached before anything is written (an unreachable scheduler is bad input);
     # a cluster run scores here (its workers fit the search's forms), a local one on its cores
     with cluster_client(search.dask_scheduler) as client:
@@ -139,7 +138,7 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
             else:
                 ck = Checkpoint(checkpoint_path(checkpoint), settings, dataset.hash())
                 ck.save(force=True)
-        with guard, local_workers((dataset, sp, options), 1 if search.dask_scheduler else n_workers) as pool:
+        with guard, local_workers((dataset, sp, options), 1 if search.dask_scheduler else search.n_workers) as pool:
             return _search(dataset, sp, table, options, search, fixed, known, ck, stop, progress, t0, notes,
                            client, pool, peer_constants(peers))
 

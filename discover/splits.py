@@ -20,8 +20,13 @@ On a curve table (rows are evaluations of runs) ``largest:`` and ``compute:``
 rank whole runs by their largest value (a run's model size, its length, its
 final compute), so a run's curve is fitted, selected on or tested whole: a
 band cut through the middle of curves would test interpolation between steps
-the fit saw. ``tail:FRAC`` cuts every curve instead, and so do its validation
-bands (the last FRAC of each run's remaining steps).
+the fit saw. The validation bands under any split of a curve table rank whole
+runs the same way. ``tail:FRAC`` cuts every curve instead, and so do its
+validation bands (the last FRAC of each run's remaining steps).
+
+One module, though long: every split rule carves its test set and the
+selection bands under it with the same pieces (``_top``, ``_band``,
+``_carve_val``), which are only right together.
 """
 
 from __future__ import annotations

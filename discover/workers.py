@@ -127,6 +127,30 @@ class Workers:
         self.close()
 
 
+def each(fn: Callable[[Any, Any], Any], context, items: Sequence, workers: Workers | None = None,
+         on_failure: Callable[[WorkersFailed], None] | None = None) -> Iterator:
+    """``fn(context, item)`` for each item, in order and lazily: all sent at once to ``workers``
+    (which hold their own copy of ``context``) when there are some and more than one item, else
+    computed here one at a time as they are asked for. If the workers fail, the rest is computed
+    here (``on_failure`` is told why). Closing the iterator early cancels what was not begun."""
+    items = list(items)
+    done = 0
+    if workers is not None and len(items) > 1:
+        stream = workers.imap(fn, items)
+        try:
+            for out in stream:
+                done += 1
+                yield out
+            return
+        except WorkersFailed as err:
+            if on_failure is not None:
+                on_failure(err)
+        finally:
+            stream.close()
+    for item in items[done:]:
+        yield fn(context, item)
+
+
 @contextlib.contextmanager
 def local_workers(context, n: int):
     """``n`` local worker processes holding ``context`` for the length of a run, or None for one."""
@@ -158,4 +182,4 @@ def cluster_client(address: str | None):
         client.close()
 
 
-__all__ = ["Workers", "WorkersFailed", "local_cores", "local_workers", "cluster_client"]
+__all__ = ["Workers", "WorkersFailed", "each", "local_cores", "local_workers", "cluster_client"]

@@ -24,20 +24,12 @@ import numpy as np
 import pandas as pd
 
 import discover
+from discover.schedule import lr_schedule
 from discover.report.figures import save_png_atomic, schedule_forecast_figure
 
 TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "olmo_ladder_curves" / "curves.csv"
 CURVE = dict(curve="run", step="step", lr="lr", min_step=1000)
 FEATURES = ["non_embedding_params", "tokens"]
-
-
-def planned(kind: str, steps: np.ndarray, peak: float) -> np.ndarray:
-    """A 1B run's LR: 1,000 warmup steps, then constant, or (WSD) a linear decay to 10 % over the last fifth."""
-    lr = np.full_like(steps, peak)
-    if kind == "wsd":
-        start = 0.8 * steps.max()
-        lr = np.where(steps > start, peak * (1 - 0.9 * (steps - start) / (steps.max() - start)), peak)
-    return np.where(steps < 1000, peak * steps / 1000, lr)
 
 
 def main(argv=None) -> int:
@@ -83,7 +75,7 @@ def main(argv=None) -> int:
     peak, per_step = float(ref.lr_peak.iloc[0]), float(ref.batch_size_tokens.iloc[0])
     forecasts = {}
     for kind in ("wsd", "constant"):
-        plan = pd.DataFrame({"step": steps, "lr": planned(kind, steps, peak), "tokens": steps * per_step})
+        plan = pd.DataFrame({"step": steps, "lr": lr_schedule(steps, peak, kind), "tokens": steps * per_step})
         forecasts[kind] = res.predict_schedule(plan, at={"non_embedding_params": float(ref.non_embedding_params.iloc[0])},
                                                law=law.law.name, interval=0.9 if law.samples else None)
     w, c = forecasts["wsd"].iloc[-1], forecasts["constant"].iloc[-1]

@@ -399,3 +399,15 @@ def test_selection_on_a_curve_table_says_its_standard_errors_are_over_runs():
     res = discover.fit(ladder(), target="loss", features=["params", "tokens"], laws=["tissue2024_N", "hoffmann2022"],
                        split="largest:params:0.2", bootstrap=0, **CURVE)
     assert res.to_dict()["selection"]["standard_errors"] == "cluster-robust over runs"
+
+
+def test_a_planned_schedule_warms_up_then_holds_or_decays_linearly():
+    from discover.schedule import lr_schedule
+    steps = np.array([0.0, 500, 1000, 5000, 8000, 9000, 10000])
+    assert lr_schedule(steps, 1e-3) == pytest.approx([0, 5e-4, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3])
+    # WSD: stable to 80 % of the run, then linearly to 10 % of the peak at its end
+    assert lr_schedule(steps, 1e-3, "wsd") == pytest.approx([0, 5e-4, 1e-3, 1e-3, 1e-3, 5.5e-4, 1e-4])
+    with pytest.raises(DataError, match="unknown schedule"):
+        lr_schedule(steps, 1e-3, "cosine")
+    with pytest.raises(DataError, match="momentum"):
+        run_features(steps[1:], lr_schedule(steps[1:], 1e-3), momentum=1.0)

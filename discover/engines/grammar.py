@@ -19,7 +19,8 @@ forms are also tried with every constant per group.
 
 One module, though long: the search's steps (single terms, the screened beam,
 the reductions, the choice of forms handed over) share the engine's state and
-its budget.
+its budget; the one piece that leaves the process, :class:`FormFitter` (what
+fitting a form needs, sent to worker processes), is that state's fitting half.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from scipy.optimize import least_squares
 from ..errors import DataError
 from ..candidate import Candidate
 from ..version import __version__
-from ..workers import Workers, WorkersFailed
+from ..workers import Workers, WorkersFailed, each
 from .base import EngineTask
 from .form_law import to_law
 from .forms import Fitted, Form, FormEval, Stack, form_error
@@ -251,7 +252,8 @@ class GrammarEngine:
                 break
             seen.add(key)
             todo.append((form, self._starts(form, parent)))
-        fits = self._fit_stream(todo)
+        # all sent to the workers at once, or fitted here one at a time as taken
+        fits = each(_fit_form, self.fitter, todo, self.pool, on_failure=self._workers_failed)
         try:
             for form, _ in todo:
                 if self._left() <= until:
@@ -267,25 +269,11 @@ class GrammarEngine:
             fits.close()  # the forms not taken are not fitted (or their fits are dropped)
         return [self.evaluated.get(form.key) for form, _ in pairs]
 
-    def _fit_stream(self, todo: list[tuple[Form, list[np.ndarray]]]):
-        """The fits of ``todo`` in order, lazily: all sent to the workers at once, or fitted here one
-        at a time when asked for. If the workers fail, the rest is fitted here."""
-        done = 0
-        if self.pool is not None and len(todo) > 1:
-            stream = self.pool.imap(_fit_form, todo)
-            try:
-                for fit in stream:
-                    done += 1
-                    yield fit
-                return
-            except WorkersFailed as err:  # a worker died: the search goes on in this process
-                self.pool_note = f"worker processes failed ({err}); the search went on in one process"
-                self.pool.close()
-                self.pool = None
-            finally:
-                stream.close()
-        for form, starts in todo[done:]:
-            yield self.fitter.fit(form, starts)
+    def _workers_failed(self, err: WorkersFailed) -> None:
+        """A worker died: the search goes on in this process, and says so."""
+        self.pool_note = f"worker processes failed ({err}); the search went on in one process"
+        self.pool.close()
+        self.pool = None
 
     # ------------------------------------------------------------------ search
     def propose(self, task: EngineTask) -> list[Candidate]:
