@@ -186,7 +186,8 @@ def _mpl_drop(eta, dt, area, drop, peak, at) -> np.ndarray:
         k = ks[ks <= s]
         if not len(k):
             continue
-        x = scale[: len(k)] * (area[s] - base[k])
+        with np.errstate(invalid="ignore"):  # a rate of 0 (scale inf) with no area since: a full drop, below
+            x = scale[: len(k)] * (area[s] - base[k])
         g = np.where(np.isfinite(x), 1.0 - (C * x + 1.0) ** -beta, 1.0)
         out[i] = float(np.sum(drop[k] * g))
     return out

@@ -409,3 +409,35 @@ def test_no_quadratic_in_the_log_of_a_size_or_of_training_steps():
     lib = term_library(make_vars(X, list(X)))
     squared = {t.vars[0].name for t in lib if t.kind == "log2"}
     assert squared == {"lr"}
+
+
+@pytest.mark.parametrize("link,kinds,grouped", [("id", ("pow", "pow"), False), ("id", ("pow", "log"), True),
+                                                ("log", ("log", "pow"), False), ("fexp", ("pow", "pow"), True),
+                                                ("pow", ("pow", "pow"), False)])
+def test_batched_jacobian_is_the_residuals_finite_difference(link, kinds, grouped):
+    """The search's Jacobian (every step's linear problems solved in one batch, only the moved
+    term's column recomputed) is the forward difference of the residual, step by step, on each
+    link, with and without groups, and with a constant at its upper bound."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    from discover.engines.forms import Form, FormEval, Stack
+    from discover.engines.terms import make_vars, term_library
+
+    rng = np.random.default_rng(1)
+    n = 80
+    groups = np.array(["a", "b", "c", "d"] * (n // 4)) if grouped else np.full(n, "_all")
+    X = {"x": np.exp(rng.uniform(0, 5, n)), "y": np.exp(rng.uniform(0, 4, n))}
+    y = 2.0 + 3.0 * X["x"] ** -0.3 + X["y"] ** -0.5 + rng.normal(0, 0.01, n)
+    lib = {t.key: t for t in term_library(make_vars(X, ["x", "y"]), set(kinds))}
+    terms = (lib[f"{kinds[0]}(x)"], lib[f"{kinds[1]}(y)"])
+    form = Form(link, link != "pow", terms)
+    assert form.valid()
+    st = Stack(X, y, True, np.arange(n), groups, list(dict.fromkeys(groups.tolist())))
+    fe = FormEval(form, True, float(np.std(y)))
+    eta = np.clip(rng.uniform(0.2, 0.8, form.n_theta), fe.lo, fe.hi)
+    eta[-1] = fe.hi[-1]  # at its bound: the step goes down
+    J = fe.jacobian(st, eta)
+    ref = approx_derivative(lambda e: fe.residual(st, e), eta, method="2-point", bounds=(fe.lo, fe.hi))
+    assert J.shape == (n, form.n_theta)
+    assert np.abs(ref).max() > 0
+    np.testing.assert_allclose(J, ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())

@@ -181,33 +181,8 @@ class FormEval:
         F, t, w = self.design(st, eta) if design is None else design
         if not np.all(np.isfinite(F)):
             return None, None
-        one = st.G == 1
-        m = F.shape[-1]
-        b = t * w
-        with np.errstate(all="ignore"):
-            A = F * w[:, None]
-            norms = np.sqrt(np.einsum("ni,ni->i", A, A))[None] if one else np.sqrt(st.group_sum(A * A))
-            norms[norms == 0] = 1.0
-            A = A / (norms if one else norms[st.gidx])
-            if one:
-                Gm, rhs = np.einsum("ni,nj->ij", A, A)[None], np.einsum("ni,n->i", A, b)[None]
-            else:
-                Gm, rhs = st.group_sum(A[:, :, None] * A[:, None, :]), st.group_sum(A * b[:, None])
-            Gm = Gm + 1e-12 * np.eye(m)
-            try:
-                coef = np.linalg.solve(Gm, rhs[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                coef = np.full_like(rhs, np.nan)
-            top = np.abs(b).max() if len(b) else 0.0
-            bad = ~np.all(np.isfinite(coef), axis=1) | (np.abs(coef).max(axis=1) > 1e6 * (top + 1e-300))
-            for gi in np.flatnonzero(bad):  # (nearly) collinear columns: SVD least squares for that group
-                rows = st.gidx == gi
-                try:
-                    coef[gi] = np.linalg.lstsq(A[rows], b[rows], rcond=1e-12)[0]
-                except np.linalg.LinAlgError:
-                    return None, None
-        coef = coef / norms
-        return coef, self.linear(st, F, coef)
+        coef, lin = solve_many(st, F[:, None], t[:, None], w[:, None])
+        return (None, None) if coef is None else (coef[:, 0], lin[:, 0])
 
     @staticmethod
     def linear(st: Stack, F: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -224,8 +199,105 @@ class FormEval:
         if coef is None:
             return np.full(st.n, 1e3)
         _, t, w = design
-        r = (lin - t) * w
-        return np.clip(np.where(np.isfinite(r), r, 1e3), -1e3, 1e3)
+        return _clean((lin - t) * w)
+
+    def jacobian(self, st: Stack, eta) -> np.ndarray:
+        """Forward differences of :meth:`residual` (rows × η), every step's linear problems solved
+        in one batched call.
+
+        Why not SciPy's own differences: they call :meth:`residual` once per constant, and on the
+        small arrays of a form's fit most of each call is NumPy's per-call overhead, not
+        arithmetic. Here a step recomputes only the column of the term whose constant moved (a
+        link's lead constants move the design only), and all steps share one solve. The steps are
+        SciPy's ('2-point': √eps · max(1, |η|), signed like η, turned back at an upper bound)."""
+        eta = np.asarray(eta, float)
+        p = len(eta)
+        h = np.sqrt(np.finfo(float).eps) * np.where(eta >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(eta))
+        h = np.where(eta + h > self.hi, -h, h)
+        steps = eta + np.diag(h)
+        h = steps[np.arange(p), np.arange(p)] - eta  # the step actually taken, after rounding
+        F, t, w = self._step_designs(st, eta, steps)
+        finite = np.all(np.isfinite(F), axis=(0, 2))
+        F = np.where(finite[None, :, None], F, 0.0)
+        _, lin = solve_many(st, F, t, w)
+        r = np.full((st.n, p + 1), 1e3) if lin is None else _clean((lin - t) * w)
+        r[:, ~finite] = 1e3
+        return (r[:, 1:] - r[:, :1]) / h
+
+    def _step_designs(self, st: Stack, eta, steps):
+        """The designs at η and at each step (rows × 1 + steps × columns), targets and weights."""
+        base = self.columns(st, eta)
+        spec, icpt = self.form.spec, self.form.intercept
+        F0, t0, w0 = spec.design(st, eta, base, icpt, self.yscale)
+        K = len(steps) + 1
+        owner = [None] * self.form.n_lead + [k for k, (a, b) in enumerate(self.splits) for _ in range(a, b)]
+
+        def column(j):
+            k = owner[j]
+            a, b = self.splits[k]
+            term = self.form.terms[k]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return term.column([st.Z[v.name] for v in term.vars], steps[j, a:b])
+
+        if spec.direct:  # one column moves per step; the target and weights stay
+            F = np.repeat(F0[:, None], K, axis=1)
+            for j in range(len(steps)):
+                F[:, j + 1, int(icpt) + owner[j]] = column(j)
+            return F, np.broadcast_to(t0[:, None], (st.n, K)), np.broadcast_to(w0[:, None], (st.n, K))
+        designs = [(F0, t0, w0)]
+        for j in range(len(steps)):
+            k = owner[j]
+            cols = base if k is None else base[:k] + [column(j)] + base[k + 1:]
+            designs.append(spec.design(st, steps[j], cols, icpt, self.yscale))
+        return tuple(np.stack([np.broadcast_to(d[i], (st.n,) + d[i].shape[1:]) for d in designs], axis=1)
+                     for i in range(3))
+
+def _clean(r: np.ndarray) -> np.ndarray:
+    """Residuals the solver can use: non-finite and huge ones become a large finite penalty."""
+    return np.clip(np.where(np.isfinite(r), r, 1e3), -1e3, 1e3)
+
+
+def solve_many(st: Stack, F: np.ndarray, t: np.ndarray, w: np.ndarray):
+    """Weighted least squares per group for K designs at once: F is rows × K × columns, t and w
+    rows × K. Returns (coefficients: groups × K × columns, linear predictor: rows × K), or
+    (None, None) when a design cannot be solved at all.
+
+    Columns are scaled to unit norm per group before the normal equations (their scales differ
+    by orders of magnitude); a group whose solution is not finite or is implausibly large (its
+    columns (nearly) collinear) is solved again by SVD least squares."""
+    one = st.G == 1
+    m = F.shape[-1]
+    b = t * w
+    with np.errstate(all="ignore"):
+        A = F * w[..., None]
+        if one:
+            norms = np.sqrt(np.einsum("nki,nki->ki", A, A))[None]
+        else:
+            norms = np.sqrt(st.group_sum(A * A))
+        norms[norms == 0] = 1.0
+        A = A / (norms[0] if one else norms[st.gidx])
+        if one:
+            Gm = np.einsum("nki,nkj->kij", A, A)[None]
+            rhs = np.einsum("nki,nk->ki", A, b)[None]
+        else:
+            Gm = st.group_sum(A[..., :, None] * A[..., None, :])
+            rhs = st.group_sum(A * b[..., None])
+        Gm = Gm + 1e-12 * np.eye(m)
+        try:
+            coef = np.linalg.solve(Gm, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            coef = np.full_like(rhs, np.nan)
+        top = np.abs(b).max(axis=0) if len(b) else np.zeros(b.shape[1])
+        bad = ~np.all(np.isfinite(coef), axis=-1) | (np.abs(coef).max(axis=-1) > 1e6 * (top + 1e-300))
+        for gi, k in zip(*np.nonzero(bad)):  # (nearly) collinear columns: SVD least squares there
+            rows = st.gidx == gi
+            try:
+                coef[gi, k] = np.linalg.lstsq(A[rows, k], b[rows, k], rcond=1e-12)[0]
+            except np.linalg.LinAlgError:
+                return None, None
+    coef = coef / norms
+    lin = np.einsum("nki,ki->nk", F, coef[0]) if one else np.einsum("nki,nki->nk", F, coef[st.gidx])
+    return coef, lin
 
 
 def form_error(y: np.ndarray, pred: np.ndarray, log_space: bool) -> float:

@@ -63,6 +63,9 @@ class FormFitter:
         def resid(e):
             return fe.residual(st, e)
 
+        def jac(e):
+            return fe.jacobian(st, e)
+
         cand = [np.clip(np.asarray(s, float), fe.lo, fe.hi) for s in starts]
         if len(cand) > 2 and len(cand[0]):
             # screen the starts with one residual evaluation each; refine the best two
@@ -71,7 +74,7 @@ class FormFitter:
         for s in cand:
             if len(s):
                 try:
-                    r = least_squares(resid, s, bounds=(fe.lo, fe.hi), method="trf", x_scale="jac",
+                    r = least_squares(resid, s, jac=jac, bounds=(fe.lo, fe.hi), method="trf", x_scale="jac",
                                       max_nfev=60 * (len(s) + 1), ftol=1e-10, xtol=1e-10)
                 except (ValueError, np.linalg.LinAlgError):
                     continue

@@ -37,6 +37,9 @@ class Link:
     needs_log_space: bool = True  # only for a positive target (fitted in log space)
     intercepts: tuple[bool, ...] = (True,)  # the single-term forms tried: with an intercept, or also without
     maps_groups: bool = True  # every group's law constants follow from the engine's (group_constants)
+    # the design is the terms' columns as they are (after an intercept's column), its target and
+    # weights independent of η: a step in one term's constants changes one column of it
+    direct: bool = False
 
     # -- shape
     def n_lead(self, n_terms: int) -> int:
@@ -116,6 +119,7 @@ class Identity(Link):
     """y = E + Σ c_k φ_k."""
 
     name, complexity, needs_log_space, intercepts = "id", 0, False, (True, False)
+    direct = True
 
     def valid(self, intercept, terms):
         return not (any(t.needs_intercept for t in terms) and not intercept)
@@ -141,7 +145,7 @@ class Identity(Link):
 class LogLink(Link):
     """y = A · Π x^c · exp(Σ c_k φ_k): linear in log y."""
 
-    name = "log"
+    name, direct = "log", True
 
     def design(self, st, eta, cols, intercept, yscale):
         if intercept:
