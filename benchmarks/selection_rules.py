@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from discover.flags import BELOW_ZERO
 from discover.select import recommend
 
 
@@ -53,6 +54,7 @@ def load(out: Path, half: str | None):
             laws.append({"name": law["name"], "k": law["n_constants"], "cx": law["complexity"],
                          "catalog": str(law["provenance"]).startswith("catalog"),
                          "clean": not law.get("flags") and law.get("converged", True) and not law.get("at_bounds"),
+                         "admissible": not any(str(f).startswith(BELOW_ZERO) for f in law.get("flags") or []),
                          "sel": sel, "err": float(np.sqrt(np.mean(pooled**2))),
                          "test": float(np.sqrt(np.mean(test**2))) if np.all(np.isfinite(test)) else math.inf,
                          "test_res": test})
@@ -78,7 +80,7 @@ def choose(laws, z, catalog, tolerance=0.02, replicate=False, small_sample=False
     return recommend(errs, sizes, residuals=[law["sel"] for law in laws],
                      catalog=[law["catalog"] for law in laws] if catalog else None,
                      clean=[law["clean"] for law in laws], tolerance=tolerance, z=z, replicate=replicate,
-                     small_sample=small_sample)
+                     small_sample=small_sample, admissible=[law["admissible"] for law in laws])
 
 
 def main(argv=None) -> int:

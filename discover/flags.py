@@ -4,10 +4,13 @@ A law can fit its rows and still be unusable as a law: a constant pinned at
 its bound (the rows pushed it out of the range the form allows), constants the
 rows cannot identify (only a combination of them is fitted), a coefficient so
 small its term does nothing, two terms that cancel (large values of opposite
-sign whose difference is the prediction), or an irreducible loss below zero on
-a target that is a positive loss. Each is a *flag*: the law stays on the
+sign whose difference is the prediction), an irreducible loss below zero on
+a target that is a positive loss, or a forecast that falls to zero or below on
+such a target as a scale grows (``E + B log N`` with ``B < 0`` fits a ladder
+and is unbounded below). Each is a *flag*: the law stays on the
 leaderboard, marked, ranked after the clean laws, and is recommended only when
-no clean law predicts the held-out rows as well (:mod:`discover.select`).
+no clean law predicts the held-out rows as well -- the last one not at all
+while another law can forecast (:mod:`discover.select`).
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ import sympy
 
 from .formula import make_symbol, to_text
 from .law import Law, compile_numpy
+from .roles import is_scale
 
 NEAR_BOUND = 0.005  # of a constant's finite range: "at its bound"
 NEGLIGIBLE = 1e-30  # a coefficient this small in size contributes nothing (whatever the units)
 IDLE_SHARE = 1e-6  # a term of the sum below this share of the prediction on every row does nothing there
 CANCEL_RATIO = 100.0  # the terms' sizes summed over the prediction's size, on the median row
+#: A scale is followed to 10**k times the largest value the rows hold, k = 1 ... this: a stand-in
+#: for "as it grows without bound" that floats can still hold (a log term's slope shows by then).
+FOLLOWED_DECADES = 100
 
 AT_BOUND, NOT_IDENTIFIABLE, NOT_CONVERGED = "at bound", "not identifiable", "did not converge"
 NEGLIGIBLE_TERM, CANCELLING, NEGATIVE_FLOOR = "negligible coefficient", "cancelling terms", "negative floor"
 IDLE_TERM = "term does nothing on the table"
+BELOW_ZERO = "forecasts zero or less as a scale grows"
 
 
 def at_bound(law: Law, values: Mapping[str, float], reported: Sequence[str] = ()) -> list[str]:
@@ -73,7 +81,7 @@ def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positiv
     per_group = groups is not None and isinstance(next(iter(values.values()), None), Mapping)
     blocks = ([(values[g], {k: v[groups == g] for k, v in X.items()}) for g in values] if per_group
               else [(values, X)])
-    bounds, tiny, floors, cancel = set(reported_bounds), set(), [], False
+    bounds, tiny, floors, cancel, falls = set(reported_bounds), set(), [], False, set()
     terms = _term_functions(law)
     floor = floor_constant(law)
     idle = None  # terms of the sum that are negligible in every block
@@ -83,6 +91,8 @@ def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positiv
         if positive_target and floor is not None and float(vals[floor]) < 0:
             floors.append(float(vals[floor]))
         cancel = cancel or _cancelling(law, terms, vals, rows)
+        if positive_target:
+            falls.update(scales_below_zero(law, vals, rows))
         here = set(_idle_terms(law, terms, vals, rows))
         idle = here if idle is None else idle & here
     flags = []
@@ -102,7 +112,33 @@ def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positiv
         flags.append(f"{NEGATIVE_FLOOR}: {floor} = {min(floors):.3g} on a positive target")
     if cancel:
         flags.append(CANCELLING)
+    if falls:
+        flags.append(f"{BELOW_ZERO}: {', '.join(sorted(falls))}")
     return flags
+
+
+def scales_below_zero(law: Law, values: Mapping[str, float], X: Mapping[str, np.ndarray]) -> list[str]:
+    """The scales (model size, data, compute, steps: :func:`discover.roles.is_scale`) along which the
+    law forecasts zero or less, each followed alone from the largest value the rows hold up to
+    :data:`FOLLOWED_DECADES` decades beyond it, every other variable at its median over the rows.
+
+    A positive target cannot go there, so such a law's forecast fails somewhere as the scale grows
+    -- however far away, it says the fitted shape is not the law's shape: a loss falls ever more
+    slowly towards a floor, not along ``-log N`` (which a short ladder cannot tell apart)."""
+    if not law.variables or not len(np.asarray(X[law.variables[0]])):
+        return []
+    base = {v: np.full(FOLLOWED_DECADES, float(np.median(np.asarray(X[v], float)))) for v in law.variables}
+    out = []
+    for v in law.variables:
+        top = float(np.max(np.asarray(X[v], float)))
+        if not is_scale(v) or not (math.isfinite(top) and top > 0):
+            continue
+        path = dict(base)
+        path[v] = top * 10.0 ** np.arange(1, FOLLOWED_DECADES + 1)
+        pred = law.evaluate(path, values)
+        if np.any(pred[~np.isnan(pred)] <= 0):
+            out.append(v)
+    return out
 
 
 def _term_functions(law: Law):

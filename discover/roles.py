@@ -206,6 +206,16 @@ def match_role(column: str) -> str | None:
     return match_role_detail(column)[0]
 
 
+#: Roles of a scale: model size, data, compute, unique data, the LR schedule's area. More of one
+#: never hurts, so a law of loss has no interior optimum in it and is followed as it grows.
+MONOTONE_ROLES = frozenset({"N", "D", "C", "U", "S1"})
+
+
+def is_scale(column: str) -> bool:
+    """A column whose role is a scale (:data:`MONOTONE_ROLES`); never a log-scale column."""
+    return match_role(column) in MONOTONE_ROLES
+
+
 #: Words of a target's name that say it is a score to maximise (accuracy, BLEU ...); any other
 #: target (a loss, an error, a perplexity, bits per byte) is minimised.
 MAXIMISED = frozenset({"acc", "accuracy", "score", "f1", "bleu", "rouge", "exact", "em", "pass", "win", "reward",
@@ -233,5 +243,5 @@ def describe(role: str) -> str:
     return role
 
 
-__all__ = ["ROLES", "VARIADIC", "PROPORTION_PREFIXES", "match_role", "match_role_detail", "roles_of", "is_proportion",
-           "describe", "target_direction"]
+__all__ = ["ROLES", "VARIADIC", "PROPORTION_PREFIXES", "MONOTONE_ROLES", "match_role", "match_role_detail",
+           "roles_of", "is_proportion", "is_scale", "describe", "target_direction"]

@@ -39,7 +39,12 @@ a hundred points each are ten pieces of evidence, not a thousand.
 
 A law flagged as degenerate (a constant at its bound, one the rows cannot
 identify, a fit that did not converge) is recommended only when no clean law
-is as good as it.
+is as good as it. A law whose forecast of a positive target falls to zero or
+below as a scale grows (:data:`discover.flags.BELOW_ZERO`) is not recommended
+at all while any other law can forecast: the recommendation is a law of scale,
+and that law is known to fail in the direction the user extrapolates (on the
+real suite such laws, ``E + B log N`` fits of one curve, won on a selection
+band and lost on the larger runs).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
+from .flags import BELOW_ZERO
 from .result import NO_FORECAST, Scored
 from .score import error_of
 from .splits import SELECT
@@ -179,10 +185,13 @@ def worse_on_every_band(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequen
 def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Sequence[Mapping] | None = None,
               catalog: Sequence[bool] | None = None, clean: Sequence[bool] | None = None,
               tolerance: float = 0.02, z: float = Z, clusters: Mapping | None = None,
-              replicate: bool = REPLICATE, small_sample: bool = SMALL_SAMPLE) -> Choice:
+              replicate: bool = REPLICATE, small_sample: bool = SMALL_SAMPLE,
+              admissible: Sequence[bool] | None = None) -> Choice:
     """The rule of the module docstring. ``sizes``: per law a sort key of its size (fewer
     constants first, then shorter); ``catalog``: which laws are published ones; ``clean``: which
-    are not flagged as degenerate; ``clusters``: the run of each selection row (a curve table)."""
+    are not flagged as degenerate; ``admissible``: which may be recommended at all while one of
+    them can forecast (not those that fall below zero as a scale grows); ``clusters``: the run of
+    each selection row (a curve table)."""
     n = len(errors)
     catalog = list(catalog) if catalog is not None else [False] * n
     clean = list(clean) if clean is not None else [True] * n
@@ -203,9 +212,10 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
                 return fallback
         return choice
 
-    usable = [i for i in range(n) if math.isfinite(errors[i])]
-    if not usable:
+    judged = [i for i in range(n) if math.isfinite(errors[i])]
+    if not judged:
         return Choice(None, reason="no law could be fitted and judged")
+    usable = [i for i in judged if admissible is None or admissible[i]] or judged
     default = pick([i for i in usable if catalog[i]])
     if default is None:
         choice = Choice(pick(usable), None, [], "no catalog law applies: the simplest law as good as the best")
@@ -217,8 +227,10 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
                                                         "significantly better")
     if choice.recommended is not None and not clean[choice.recommended]:
         choice.reason += "; no clean law is as good, so a flagged law is recommended"
-    best = min(usable, key=lambda i: (errors[i], sizes[i]))
-    choice.as_good_as_best = [i for i in usable if good(i, best)]
+    if len(usable) < len(judged):
+        choice.reason += "; laws whose forecast falls to zero or below as a scale grows are not recommended"
+    best = min(judged, key=lambda i: (errors[i], sizes[i]))
+    choice.as_good_as_best = [i for i in judged if good(i, best)]
     return choice
 
 
@@ -237,6 +249,11 @@ class Ranking:
 
 def is_catalog(s: Scored) -> bool:
     return str(s.law.provenance).startswith("catalog")
+
+
+def is_admissible(s: Scored) -> bool:
+    """May be recommended: its forecast does not fall to zero or below as a scale grows."""
+    return not any(f.startswith(BELOW_ZERO) for f in s.flags)
 
 
 def is_clean(s: Scored) -> bool:
@@ -266,7 +283,7 @@ def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02, clus
     if judged:
         choice = recommend(errs, sizes, residuals=[selection_residuals(s.metrics) for s in ranked],
                            catalog=[is_catalog(s) for s in ranked], clean=[is_clean(s) for s in ranked],
-                           tolerance=tolerance, clusters=clusters)
+                           admissible=[is_admissible(s) for s in ranked], tolerance=tolerance, clusters=clusters)
     else:
         finite = [i for i, e in enumerate(errs) if math.isfinite(e)]
         choice = Choice(finite[0] if finite else None, reason="no held-out rows: the lowest BIC on the fitted rows")

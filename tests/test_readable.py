@@ -217,3 +217,22 @@ def test_a_term_that_does_nothing_on_the_table_is_flagged_in_any_units():
     assert any(f.startswith("term does nothing on the table: B/tokens**b") for f in flags), flags
     assert not any("does nothing" in f for f in fit_flags(law, {"E": 1.7, "A": 400.0, "a": 0.34, "B": 400.0,
                                                                 "b": 0.28}, X, positive_target=True))
+
+
+def test_a_law_that_falls_to_zero_as_a_scale_grows_is_flagged():
+    """E + B log N (B < 0) fits a ladder and forecasts a negative loss far enough out; a decaying
+    power towards a positive floor never does. Only scales are followed (not a learning rate, not
+    a log-scale column), and only on a positive target."""
+    X = {"params": N, "tokens": D, "lr": np.geomspace(1e-4, 1e-2, len(N))}
+    log_law = Law.from_formula("E + B*log(params) + C/tokens**b", ["params", "tokens"])
+    flags = fit_flags(log_law, {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28}, X, positive_target=True)
+    assert "forecasts zero or less as a scale grows: params" in flags
+    assert not any("as a scale grows" in f for f in fit_flags(log_law, {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28},
+                                                               X, positive_target=False))
+    power = Law.from_formula("E + A/params**a + B/tokens**b", ["params", "tokens"])
+    assert fit_flags(power, {"E": 1.7, "A": 400.0, "B": 400.0, "a": 0.34, "b": 0.28}, X, positive_target=True) == []
+    # the same log slope in a learning rate, and in a log-scale column, is not followed
+    lr_law = Law.from_formula("E + B*log(lr) + C/tokens**b", ["lr", "tokens"])
+    assert fit_flags(lr_law, {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28}, X, positive_target=True) == []
+    log_axis = Law.from_formula("E - B*log_flops", ["log_flops"])
+    assert fit_flags(log_axis, {"E": 4.0, "B": 0.1}, {"log_flops": np.linspace(18, 22, 8)}, positive_target=True) == []

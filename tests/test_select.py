@@ -86,6 +86,21 @@ def test_a_flagged_law_gives_way_to_a_clean_one_as_good_as_it():
     assert choice.recommended == 0 and "flagged" in choice.reason
 
 
+def test_a_law_that_falls_below_zero_as_a_scale_grows_is_not_recommended_while_another_can_forecast():
+    """However much better it predicts the bands (a log fit of one curve), unless it is the only one."""
+    much_better = NOISE * 0.3
+    errs, res = [_rmse(much_better), _rmse(NOISE)], [{"val": much_better}, {"val": NOISE}]
+    sizes = [(2, 6), (3, 9)]
+    choice = recommend(errs, sizes, residuals=res, admissible=[False, True])
+    assert choice.recommended == 1 and "falls to zero or below" in choice.reason
+    assert 0 in choice.as_good_as_best  # still on the leaderboard as the best predictor of the bands
+    assert recommend(errs, sizes, residuals=res, admissible=[True, True]).recommended == 0
+    assert recommend(errs, sizes, residuals=res, admissible=[False, False]).recommended == 0
+    # the catalog default is chosen among admissible laws too
+    choice = recommend(errs, sizes, residuals=res, catalog=[True, True], admissible=[False, True])
+    assert choice.recommended == 1 and choice.default == 1
+
+
 def test_paired_excess_pools_the_rows_of_shared_bands():
     a = {"val": np.full(10, 0.02), "backtest": np.full(10, 0.01)}
     b = {"val": np.full(10, 0.01)}

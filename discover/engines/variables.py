@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from ..roles import is_log_scale, match_role
+from ..roles import is_log_scale, is_scale, match_role
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,6 @@ def is_share(v: Var) -> bool:
     return v.den is None and 0.0 <= v.min_raw and v.max_raw <= 1.0 and v.min_raw < v.max_raw and not is_size(v)
 
 
-MONOTONE_ROLES = {"N", "D", "C", "U", "S1"}  # model size, data, compute, unique data, the LR schedule's area
 #: Schedule features that accumulate the LR's decrease (the annealing area, the multi-power loss drop): they
 #: are 0 until the LR first falls and lower the loss as they grow, so a law takes them linearly or
 #: saturating, never as a power (0**-a) or with an optimum.
@@ -132,4 +131,4 @@ def is_size(v: Var) -> bool:
     """True for a plain feature that names a scale (parameters, tokens, compute, unique data):
     a law for loss has no interior optimum in it. Hyperparameters, vocabulary size and
     columns of unknown role may have one."""
-    return v.den is None and match_role(v.num) in MONOTONE_ROLES
+    return v.den is None and is_scale(v.num)
