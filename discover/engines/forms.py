@@ -252,6 +252,7 @@ class FormEval:
         return tuple(np.stack([np.broadcast_to(d[i], (st.n,) + d[i].shape[1:]) for d in designs], axis=1)
                      for i in range(3))
 
+
 def _clean(r: np.ndarray) -> np.ndarray:
     """Residuals the solver can use: non-finite and huge ones become a large finite penalty."""
     return np.clip(np.where(np.isfinite(r), r, 1e3), -1e3, 1e3)
