@@ -5,9 +5,9 @@ its bound (the rows pushed it out of the range the form allows), constants the
 rows cannot identify (only a combination of them is fitted), a coefficient so
 small its term does nothing, two terms that cancel (large values of opposite
 sign whose difference is the prediction), an irreducible loss below zero on
-a target that is a positive loss, or a forecast that falls to zero or below on
-such a target as a scale grows (``E + B log N`` with ``B < 0`` fits a ladder
-and is unbounded below). Each is a *flag*: the law stays on the
+a target that is a positive loss, or a forecast that falls below zero on such
+a target as a scale grows (``E + B log N`` with ``B < 0`` fits a ladder and is
+unbounded below; a law with a negative floor may be too). Each is a *flag*: the law stays on the
 leaderboard, marked, ranked after the clean laws, and is recommended only when
 no clean law predicts the held-out rows as well -- the last one not at all
 while another law can forecast (:mod:`discover.select`).
@@ -37,7 +37,7 @@ FOLLOWED_DECADES = 100
 AT_BOUND, NOT_IDENTIFIABLE, NOT_CONVERGED = "at bound", "not identifiable", "did not converge"
 NEGLIGIBLE_TERM, CANCELLING, NEGATIVE_FLOOR = "negligible coefficient", "cancelling terms", "negative floor"
 IDLE_TERM = "term does nothing on the table"
-BELOW_ZERO = "forecasts zero or less as a scale grows"
+BELOW_ZERO = "forecasts below zero as a scale grows"
 
 
 def at_bound(law: Law, values: Mapping[str, float], reported: Sequence[str] = ()) -> list[str]:
@@ -118,25 +118,27 @@ def fit_flags(law: Law, values: Mapping, X: Mapping[str, np.ndarray], *, positiv
 
 
 def scales_below_zero(law: Law, values: Mapping[str, float], X: Mapping[str, np.ndarray]) -> list[str]:
-    """The scales (model size, data, compute, steps: :func:`discover.roles.is_scale`) along which the
-    law forecasts zero or less, each followed alone from the largest value the rows hold up to
-    :data:`FOLLOWED_DECADES` decades beyond it, every other variable at its median over the rows.
+    """The scales (model size, data, unique data, compute, the LR schedule's area, steps:
+    :func:`discover.roles.is_scale`) along which the law forecasts below zero, each followed alone
+    from the largest value the rows hold up to :data:`FOLLOWED_DECADES` decades beyond it, every
+    other variable at its median over the rows.
 
     A positive target cannot go there, so such a law's forecast fails somewhere as the scale grows
     -- however far away, it says the fitted shape is not the law's shape: a loss falls ever more
-    slowly towards a floor, not along ``-log N`` (which a short ladder cannot tell apart)."""
+    slowly towards a floor, not along ``-log N`` (which a short ladder cannot tell apart). Below
+    zero, not at zero: a power law's forecast that underflows to 0.0 there has not crossed."""
     if not law.variables or not len(np.asarray(X[law.variables[0]])):
         return []
-    base = {v: np.full(FOLLOWED_DECADES, float(np.median(np.asarray(X[v], float)))) for v in law.variables}
+    base = {v: np.full(FOLLOWED_DECADES, float(np.nanmedian(np.asarray(X[v], float)))) for v in law.variables}
     out = []
     for v in law.variables:
-        top = float(np.max(np.asarray(X[v], float)))
+        top = float(np.nanmax(np.asarray(X[v], float)))
         if not is_scale(v) or not (math.isfinite(top) and top > 0):
             continue
         path = dict(base)
         path[v] = top * 10.0 ** np.arange(1, FOLLOWED_DECADES + 1)
         pred = law.evaluate(path, values)
-        if np.any(pred[~np.isnan(pred)] <= 0):
+        if np.any(pred[~np.isnan(pred)] < 0):
             out.append(v)
     return out
 

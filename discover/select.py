@@ -39,12 +39,14 @@ a hundred points each are ten pieces of evidence, not a thousand.
 
 A law flagged as degenerate (a constant at its bound, one the rows cannot
 identify, a fit that did not converge) is recommended only when no clean law
-is as good as it. A law whose forecast of a positive target falls to zero or
-below as a scale grows (:data:`discover.flags.BELOW_ZERO`) is not recommended
-at all while any other law can forecast: the recommendation is a law of scale,
-and that law is known to fail in the direction the user extrapolates (on the
-real suite such laws, ``E + B log N`` fits of one curve, won on a selection
-band and lost on the larger runs).
+is as good as it. A law whose forecast of a positive target falls below zero
+as a scale grows (:data:`discover.flags.BELOW_ZERO`; a law with a negative
+floor may) is not recommended at all while any other law can
+forecast: the recommendation is a law of scale, and that law is known to fail
+in the direction the user extrapolates (on the real suite such laws,
+``E + B log N`` fits of one curve, won on a selection band and lost on the
+larger runs). The same holds when no rows are held out and the lowest BIC
+decides.
 """
 
 from __future__ import annotations
@@ -218,7 +220,9 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
     usable = [i for i in judged if admissible is None or admissible[i]] or judged
     default = pick([i for i in usable if catalog[i]])
     if default is None:
-        choice = Choice(pick(usable), None, [], "no catalog law applies: the simplest law as good as the best")
+        why = ("no catalog law applies" if not any(catalog[i] for i in judged)
+               else "every catalog law's forecast falls below zero as a scale grows")
+        choice = Choice(pick(usable), None, [], f"{why}: the simplest law as good as the best")
     else:
         better = [i for i in usable if not catalog[i] and not good(default, i)]
         choice = Choice(pick(better), default, [], "a law that predicts the held-out bands significantly better "
@@ -228,7 +232,9 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
     if choice.recommended is not None and not clean[choice.recommended]:
         choice.reason += "; no clean law is as good, so a flagged law is recommended"
     if len(usable) < len(judged):
-        choice.reason += "; laws whose forecast falls to zero or below as a scale grows are not recommended"
+        choice.reason += "; laws whose forecast falls below zero as a scale grows are not recommended"
+    elif admissible is not None and not any(admissible[i] for i in judged):
+        choice.reason += "; every law's forecast falls below zero as a scale grows"
     best = min(judged, key=lambda i: (errors[i], sizes[i]))
     choice.as_good_as_best = [i for i in judged if good(i, best)]
     return choice
@@ -252,7 +258,7 @@ def is_catalog(s: Scored) -> bool:
 
 
 def is_admissible(s: Scored) -> bool:
-    """May be recommended: its forecast does not fall to zero or below as a scale grows."""
+    """May be recommended: its forecast does not fall below zero as a scale grows."""
     return not any(f.startswith(BELOW_ZERO) for f in s.flags)
 
 
@@ -286,7 +292,8 @@ def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02, clus
                            admissible=[is_admissible(s) for s in ranked], tolerance=tolerance, clusters=clusters)
     else:
         finite = [i for i, e in enumerate(errs) if math.isfinite(e)]
-        choice = Choice(finite[0] if finite else None, reason="no held-out rows: the lowest BIC on the fitted rows")
+        usable = [i for i in finite if is_admissible(ranked[i])] or finite
+        choice = Choice(usable[0] if usable else None, reason="no held-out rows: the lowest BIC on the fitted rows")
     return Ranking(ranked, choice, pareto_front(list(zip(errs, cx))))
 
 

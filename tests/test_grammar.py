@@ -417,7 +417,7 @@ def test_no_quadratic_in_the_log_of_a_size_or_of_training_steps():
 def test_batched_jacobian_is_the_residuals_finite_difference(link, kinds, grouped):
     """The search's Jacobian (every step's linear problems solved in one batch, only the moved
     term's column recomputed) is the forward difference of the residual, step by step, on each
-    link, with and without groups, and with a constant at its upper bound."""
+    link, with and without groups, with constants of either sign and at their bounds."""
     from scipy.optimize._numdiff import approx_derivative
 
     from discover.engines.forms import Form, FormEval, Stack
@@ -434,8 +434,9 @@ def test_batched_jacobian_is_the_residuals_finite_difference(link, kinds, groupe
     assert form.valid()
     st = Stack(X, y, True, np.arange(n), groups, list(dict.fromkeys(groups.tolist())))
     fe = FormEval(form, True, float(np.std(y)))
-    eta = np.clip(rng.uniform(0.2, 0.8, form.n_theta), fe.lo, fe.hi)
+    eta = np.clip(rng.uniform(-0.8, 0.8, form.n_theta), fe.lo, fe.hi)
     eta[-1] = fe.hi[-1]  # at its bound: the step goes down
+    eta[0] = fe.lo[0] if np.isfinite(fe.lo[0]) and fe.lo[0] < 0 else eta[0]  # a negative lower bound: up
     J = fe.jacobian(st, eta)
     ref = approx_derivative(lambda e: fe.residual(st, e), eta, method="2-point", bounds=(fe.lo, fe.hi))
     assert J.shape == (n, form.n_theta)

@@ -226,7 +226,7 @@ def test_a_law_that_falls_to_zero_as_a_scale_grows_is_flagged():
     X = {"params": N, "tokens": D, "lr": np.geomspace(1e-4, 1e-2, len(N))}
     log_law = Law.from_formula("E + B*log(params) + C/tokens**b", ["params", "tokens"])
     flags = fit_flags(log_law, {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28}, X, positive_target=True)
-    assert "forecasts zero or less as a scale grows: params" in flags
+    assert "forecasts below zero as a scale grows: params" in flags
     assert not any("as a scale grows" in f for f in fit_flags(log_law, {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28},
                                                                X, positive_target=False))
     power = Law.from_formula("E + A/params**a + B/tokens**b", ["params", "tokens"])
@@ -236,3 +236,18 @@ def test_a_law_that_falls_to_zero_as_a_scale_grows_is_flagged():
     assert fit_flags(lr_law, {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28}, X, positive_target=True) == []
     log_axis = Law.from_formula("E - B*log_flops", ["log_flops"])
     assert fit_flags(log_axis, {"E": 4.0, "B": 0.1}, {"log_flops": np.linspace(18, 22, 8)}, positive_target=True) == []
+    # a steep power law underflows to 0.0 far out: that is not a forecast below zero
+    steep = Law.from_formula("A/params**a", ["params"])
+    assert fit_flags(steep, {"A": 1e30, "a": 3.0}, X, positive_target=True) == []
+    # a negative floor below what the other term adds at its median crosses zero (-0.2 does not)
+    assert not any("as a scale grows" in f for f in fit_flags(power, {"E": -0.2, "A": 400.0, "B": 400.0, "a": 0.34,
+                                                                      "b": 0.28}, X, positive_target=True))
+    floor = fit_flags(power, {"E": -1.0, "A": 400.0, "B": 400.0, "a": 0.34, "b": 0.28}, X, positive_target=True)
+    assert "forecasts below zero as a scale grows: params, tokens" in floor
+    # per group: one group whose own constants cross zero flags the law
+    groups = np.array(["a", "b"] * (len(N) // 2))
+    per_group = {"a": {"E": 4.0, "B": 0.05, "C": 400.0, "b": 0.28}, "b": {"E": 4.0, "B": -0.05, "C": 400.0, "b": 0.28}}
+    flags = fit_flags(log_law, per_group, X, positive_target=True, groups=groups)
+    assert "forecasts below zero as a scale grows: params" in flags
+    per_group["b"]["B"] = 0.05
+    assert fit_flags(log_law, per_group, X, positive_target=True, groups=groups) == []

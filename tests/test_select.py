@@ -92,13 +92,32 @@ def test_a_law_that_falls_below_zero_as_a_scale_grows_is_not_recommended_while_a
     errs, res = [_rmse(much_better), _rmse(NOISE)], [{"val": much_better}, {"val": NOISE}]
     sizes = [(2, 6), (3, 9)]
     choice = recommend(errs, sizes, residuals=res, admissible=[False, True])
-    assert choice.recommended == 1 and "falls to zero or below" in choice.reason
+    assert choice.recommended == 1 and "falls below zero" in choice.reason
     assert 0 in choice.as_good_as_best  # still on the leaderboard as the best predictor of the bands
     assert recommend(errs, sizes, residuals=res, admissible=[True, True]).recommended == 0
     assert recommend(errs, sizes, residuals=res, admissible=[False, False]).recommended == 0
     # the catalog default is chosen among admissible laws too
     choice = recommend(errs, sizes, residuals=res, catalog=[True, True], admissible=[False, True])
     assert choice.recommended == 1 and choice.default == 1
+    choice = recommend(errs, sizes, residuals=res, catalog=[True, False], admissible=[False, True])
+    assert choice.recommended == 1 and choice.default is None and "every catalog law" in choice.reason
+    choice = recommend(errs, sizes, residuals=res, admissible=[False, False])
+    assert choice.recommended == 0 and "every law's forecast falls below zero" in choice.reason
+
+
+def test_with_no_held_out_rows_the_lowest_bic_is_recommended_among_laws_that_do_not_fall_below_zero():
+    from discover.law import Law
+    from discover.result import Scored
+    from discover.select import rank
+
+    laws = [Scored(Law.from_formula(f, ["params"]), {"train": {"n": 10}}, bic=b, flags=fl)
+            for f, b, fl in (("E + A*log(params)", -50.0, ["forecasts below zero as a scale grows: params"]),
+                             ("E + A/params**a", -40.0, []))]
+    ranking = rank(laws, True)
+    assert ranking.laws[ranking.recommended].law.formula == "E + A/params**a"
+    laws[1].flags = ["forecasts below zero as a scale grows: params"]
+    ranking = rank(laws, True)
+    assert ranking.laws[ranking.recommended].law.formula == "E + A*log(params)"  # the lowest BIC when all fall
 
 
 def test_paired_excess_pools_the_rows_of_shared_bands():

@@ -182,7 +182,7 @@ class FormEval:
         if not np.all(np.isfinite(F)):
             return None, None
         coef, lin = solve_many(st, F[:, None], t[:, None], w[:, None])
-        return (None, None) if coef is None else (coef[:, 0], lin[:, 0])
+        return (coef[:, 0], lin[:, 0]) if np.all(np.isfinite(coef)) else (None, None)
 
     @staticmethod
     def linear(st: Stack, F: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -209,19 +209,19 @@ class FormEval:
         small arrays of a form's fit most of each call is NumPy's per-call overhead, not
         arithmetic. Here a step recomputes only the column of the term whose constant moved (a
         link's lead constants move the design only), and all steps share one solve. The steps are
-        SciPy's ('2-point': √eps · max(1, |η|), signed like η, turned back at an upper bound)."""
+        SciPy's ('2-point': √eps · max(1, |η|), signed like η, turned back at a bound)."""
         eta = np.asarray(eta, float)
         p = len(eta)
         h = np.sqrt(np.finfo(float).eps) * np.where(eta >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(eta))
-        h = np.where(eta + h > self.hi, -h, h)
+        h = np.where((eta + h > self.hi) | (eta + h < self.lo), -h, h)  # turned back at a bound
         steps = eta + np.diag(h)
         h = steps[np.arange(p), np.arange(p)] - eta  # the step actually taken, after rounding
         F, t, w = self._step_designs(st, eta, steps)
-        finite = np.all(np.isfinite(F), axis=(0, 2))
-        F = np.where(finite[None, :, None], F, 0.0)
-        _, lin = solve_many(st, F, t, w)
-        r = np.full((st.n, p + 1), 1e3) if lin is None else _clean((lin - t) * w)
-        r[:, ~finite] = 1e3
+        finite = np.all(np.isfinite(F), axis=(0, 2)) & np.all(np.isfinite(t * w), axis=0)
+        F, t, w = (np.where(finite[None, :, None], F, 0.0), np.where(finite, t, 0.0), np.where(finite, w, 0.0))
+        coef, lin = solve_many(st, F, t, w)
+        r = _clean((lin - t) * w)
+        r[:, ~(finite & np.all(np.isfinite(coef), axis=(0, 2)))] = 1e3  # as :meth:`residual` has it
         return (r[:, 1:] - r[:, :1]) / h
 
     def _step_designs(self, st: Stack, eta, steps):
@@ -260,8 +260,8 @@ def _clean(r: np.ndarray) -> np.ndarray:
 
 def solve_many(st: Stack, F: np.ndarray, t: np.ndarray, w: np.ndarray):
     """Weighted least squares per group for K designs at once: F is rows × K × columns, t and w
-    rows × K. Returns (coefficients: groups × K × columns, linear predictor: rows × K), or
-    (None, None) when a design cannot be solved at all.
+    rows × K. Returns (coefficients: groups × K × columns, linear predictor: rows × K); a design
+    that cannot be solved for a group gets NaN coefficients there, the others are unaffected.
 
     Columns are scaled to unit norm per group before the normal equations (their scales differ
     by orders of magnitude); a group whose solution is not finite or is implausibly large (its
@@ -294,8 +294,8 @@ def solve_many(st: Stack, F: np.ndarray, t: np.ndarray, w: np.ndarray):
             rows = st.gidx == gi
             try:
                 coef[gi, k] = np.linalg.lstsq(A[rows, k], b[rows, k], rcond=1e-12)[0]
-            except np.linalg.LinAlgError:
-                return None, None
+            except (np.linalg.LinAlgError, ValueError):
+                coef[gi, k] = np.nan
     coef = coef / norms
     lin = np.einsum("nki,ki->nk", F, coef[0]) if one else np.einsum("nki,nki->nk", F, coef[st.gidx])
     return coef, lin
