@@ -17,10 +17,9 @@ How a column is recognised (:func:`match_role`), first rule that applies wins:
 3. the column looks like a mixture proportion (``prop*``, ``proportion*``,
    ``ratio*``, ``mix*``, ``weight_*``, ``r_*``, ``p_domain*``): role ``r``,
    the one variadic role;
-4. fallback, whole words -- first, a column named as a rate of one quantity per
-   another (``tokens_per_param``, ``flops_per_token``) or for the warmup
-   (``warmup_tokens``) has no role, and one naming a batch is the batch size
-   (``batch_tokens`` -> B), whatever unit it counts in; then an alias (other than the generic ``size``, ``data``,
+4. fallback, whole words -- first, a column naming a warmup (``warmup_tokens``)
+   has no role, and one naming a batch is the batch size (``batch_tokens`` -> B),
+   whatever unit they count in; then an alias (other than the generic ``size``, ``data``,
    ``p``, ``parallel``, ``step(s)`` and ``iteration(s)``, which only count as exact matches) occurs in the column as whole words (words
    split at ``_``, ``-``, ``.``, spaces, digits and camelCase), e.g.
    ``n_unique_tokens`` -> U, ``global_batch_size`` -> B,
@@ -168,9 +167,10 @@ def is_proportion(column: str) -> bool:
     return any(low.startswith(p) for p in PROPORTION_PREFIXES)
 
 
-#: Words that make a column a rate of one quantity per another or a warmup length: not a scale
-#: (``tokens_per_param`` counts tokens, but more of it is not more data), whatever else it names.
-NO_ROLE_WORDS = frozenset({"per", "warmup"})
+#: Words that make a column a schedule's warmup length, a hyperparameter with an optimum, whatever
+#: it counts (``warmup_tokens`` counts tokens, but more of it is not more data). A rate such as
+#: ``tokens_per_param`` keeps its quantity's role: at a fixed model size, more of it is more data.
+NO_ROLE_WORDS = frozenset({"warmup"})
 
 
 def match_role_detail(column: str) -> tuple[str | None, int]:

@@ -125,11 +125,10 @@ def test_get_accepts_friendly_aliases():
         ("numparams", "N"),
         ("examples", "D"),
         ("Seen Examples", "D"),
-        # a batch in any unit is the batch size; a rate or a warmup is no scale, whatever it counts
+        # a batch in any unit is the batch size; a warmup is no scale, whatever it counts
         ("batch_tokens", "B"),
-        ("tokens_per_param", None),
-        ("flops_per_token", None),
         ("warmup_tokens", None),
+        ("tokens_per_param", "D"),
         # things that are not roles
         ("hidden_size", None),
         ("weight_decay", None),
