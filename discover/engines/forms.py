@@ -20,7 +20,7 @@ import numpy as np
 from .links import LINK_NAMES, LINKS, Link
 from .terms import Term
 
-__all__ = ["Form", "Fitted", "Stack", "FormEval", "form_error", "LINK_NAMES"]
+__all__ = ["Form", "Fitted", "Stack", "FormEval", "form_error", "linear", "solve_many", "LINK_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -184,14 +184,9 @@ class FormEval:
         coef, lin = solve_many(st, F[:, None], t[:, None], w[:, None])
         return (coef[:, 0], lin[:, 0]) if np.all(np.isfinite(coef)) else (None, None)
 
-    @staticmethod
-    def linear(st: Stack, F: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        """Each row's design row times its group's coefficients."""
-        return np.einsum("ni,i->n", F, coef[0]) if st.G == 1 else np.einsum("ni,ni->n", F, coef[st.gidx])
-
     def predict(self, st: Stack, eta, coef) -> np.ndarray:
         F, _, _ = self.design(st, eta)
-        return self.form.spec.predict(self.linear(st, F, coef), eta)
+        return self.form.spec.predict(linear(st, F, coef), eta)
 
     def residual(self, st: Stack, eta) -> np.ndarray:
         design = self.design(st, eta)
@@ -297,8 +292,15 @@ def solve_many(st: Stack, F: np.ndarray, t: np.ndarray, w: np.ndarray):
             except (np.linalg.LinAlgError, ValueError):
                 coef[gi, k] = np.nan
     coef = coef / norms
-    lin = np.einsum("nki,ki->nk", F, coef[0]) if one else np.einsum("nki,nki->nk", F, coef[st.gidx])
-    return coef, lin
+    return coef, linear(st, F, coef)
+
+
+def linear(st: Stack, F: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Each row's design row times its group's coefficients: F is rows (× K designs) × columns,
+    coef groups (× K) × columns; the result is rows (× K)."""
+    if st.G == 1:
+        return np.einsum("n...i,...i->n...", F, coef[0])
+    return np.einsum("n...i,n...i->n...", F, coef[st.gidx])
 
 
 def form_error(y: np.ndarray, pred: np.ndarray, log_space: bool) -> float:

@@ -38,7 +38,7 @@ from ..version import __version__
 from ..workers import Workers, WorkersFailed, each
 from .base import EngineTask
 from .form_law import to_law
-from .forms import Fitted, Form, FormEval, Stack, form_error
+from .forms import Fitted, Form, FormEval, Stack, form_error, linear
 from .links import LINK_NAMES, LINKS
 from .terms import TERM_KINDS, Term, make_vars, term_library
 
@@ -374,7 +374,7 @@ class GrammarEngine:
             with np.errstate(all="ignore"):
                 F, t, w = fe.design(st, eta)
                 coef = np.stack([parent.coefs[g] for g in self.groups])
-                r = (t - fe.linear(st, F, coef)) * w
+                r = (t - linear(st, F, coef)) * w
                 A = F * w[:, None]
                 if not (np.all(np.isfinite(A)) and np.all(np.isfinite(r))):
                     return None
