@@ -75,6 +75,7 @@ class Workers:
 
     def __init__(self, context, *, workers: int = 1, client=None):
         self.client, self.pool = client, None
+        self.futures: list = []  # the local items sent out, to know at close whether one is still running
         if client is not None:
             try:
                 self.context = client.scatter(context, broadcast=True)
@@ -101,6 +102,7 @@ class Workers:
                 futures = self.client.map(fn, [self.context] * len(items), items, pure=False)
             else:
                 futures = [self.pool.submit(_call, (fn, item)) for item in items]
+                self.futures = [f for f in self.futures if not f.done()] + futures
         except (BrokenProcessPool, RuntimeError, OSError) as err:
             raise WorkersFailed(str(err) or "the workers are gone") from err
         try:
@@ -116,15 +118,35 @@ class Workers:
                 future.cancel()
 
     def close(self) -> None:
+        """End the local processes. Work still running then was abandoned (a law whose scoring the
+        run's deadline passed by, an engine's form after its budget): nobody will take its result,
+        so its process is ended rather than waited for -- waiting would keep a run that kept to its
+        budget from returning, for as long as the slowest abandoned fit takes."""
         if self.pool is not None:
+            for future in self.futures:
+                future.cancel()
+            if any(not f.done() for f in self.futures):
+                _end_processes(self.pool)
             self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+            self.pool, self.futures = None, []
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _end_processes(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes. The standard library has ``terminate_workers`` from
+    Python 3.14; before it, the pool's processes are only reachable through its ``_processes``."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def each(fn: Callable[[Any, Any], Any], context, items: Sequence, workers: Workers | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import numpy as np
@@ -15,6 +16,7 @@ from discover.engines.grammar import GrammarEngine
 from discover.options import TableSpec
 from discover.pipeline import prepare
 from discover.search import make_task
+from discover.workers import Workers
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,24 @@ def test_two_worker_processes_find_the_laws_one_process_finds(table):
     assert one.n_tried == two.n_tried == 60
     assert laws_one and laws_one == laws_two
     assert two.pool_note == ""  # the workers did the fits: no fallback to one process
+
+
+def _sleep(context, seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_closing_the_pool_ends_the_work_nobody_will_take():
+    # a run that passed its deadline stops taking results; a law still being fitted in a worker is
+    # abandoned, and the end of the run must not wait for it (it waited for the slowest such fit)
+    pool = Workers(None, workers=2)
+    stream = pool.imap(_sleep, [0.0, 600.0, 600.0])
+    assert next(stream) == 0.0
+    stream.close()  # both long items are running by now: cancelling does not stop them
+    closer = threading.Thread(target=pool.close, daemon=True)
+    closer.start()
+    closer.join(60)
+    assert not closer.is_alive(), "closing the pool waited for the abandoned work"
 
 
 def test_workers_must_be_a_positive_integer():
