@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from discover.flags import BELOW_ZERO
-from discover.select import recommend
+from discover.select import Z_PARSIMONY, recommend
 
 
 def _floats(values):
@@ -64,23 +64,25 @@ def load(out: Path, half: str | None):
 
 
 RULES = {
-    "shipped (z=2, catalog default)": dict(z=2.0, catalog=True),
+    "shipped (z=2 to replace the catalog default, simplest within 1 SE)": dict(z=2.0, catalog=True),
+    "simplest within 2 SE (the rule before)": dict(z=2.0, catalog=True, z_parsimony=2.0),
     "z=2 widened to Student's t, catalog default": dict(z=2.0, catalog=True, small_sample=True),
     "z=2, catalog default, replicated on every fold": dict(z=2.0, catalog=True, replicate=True),
     "z=2, no catalog default, replicated on every fold": dict(z=2.0, catalog=False, replicate=True),
-    "z=1, catalog default": dict(z=1.0, catalog=True),
+    "z=1 for both, catalog default": dict(z=1.0, catalog=True),
     "z=2, no catalog default": dict(z=2.0, catalog=False),
-    "lowest selection error": dict(z=0.0, catalog=False, tolerance=0.0),
+    "lowest selection error": dict(z=0.0, catalog=False, tolerance=0.0, z_parsimony=0.0),
 }
 
 
-def choose(laws, z, catalog, tolerance=0.02, replicate=False, small_sample=False):
+def choose(laws, z, catalog, tolerance=0.02, replicate=False, small_sample=False, z_parsimony=Z_PARSIMONY):
     errs = [law["err"] for law in laws]
     sizes = [(law["k"], law["cx"]) for law in laws]
     return recommend(errs, sizes, residuals=[law["sel"] for law in laws],
                      catalog=[law["catalog"] for law in laws] if catalog else None,
                      clean=[law["clean"] for law in laws], tolerance=tolerance, z=z, replicate=replicate,
-                     small_sample=small_sample, admissible=[law["admissible"] for law in laws])
+                     small_sample=small_sample, admissible=[law["admissible"] for law in laws],
+                     z_parsimony=z_parsimony)
 
 
 def main(argv=None) -> int:
@@ -99,7 +101,8 @@ def main(argv=None) -> int:
                 continue
             rec = laws[c.recommended]
             pick = choose([law for law in laws if law["catalog"]], z=kw["z"], catalog=True,
-                          replicate=kw.get("replicate", False), small_sample=kw.get("small_sample", False)) if any(
+                          replicate=kw.get("replicate", False), small_sample=kw.get("small_sample", False),
+                          z_parsimony=kw.get("z_parsimony", Z_PARSIMONY)) if any(
                 law["catalog"] for law in laws) else None
             cat_laws = [law for law in laws if law["catalog"]]
             cat = cat_laws[pick.recommended] if pick and pick.recommended is not None else None

@@ -72,15 +72,52 @@ def test_the_default_is_the_simplest_catalog_law_as_good_as_the_best_catalog_law
     assert choice.recommended == choice.default == 1
 
 
+def _excess_of(base, t, rng):
+    """Residuals whose paired excess squared error over ``base`` is ``t`` of its standard errors."""
+    e = rng.uniform(-1.0, 1.0, len(base)) * 0.3 * np.mean(base ** 2)
+    d = e - e.mean()
+    d = d + t * d.std(ddof=1) / math.sqrt(len(d))
+    return np.sqrt(base ** 2 + d)
+
+
+def test_a_simpler_law_is_as_good_only_within_one_standard_error_of_the_best():
+    # the one-standard-error rule: 1.5 standard errors worse is worse, though not significantly
+    rng = np.random.default_rng(7)
+    best = 0.05 + np.abs(NOISE)
+    simpler = _excess_of(best, 1.5, rng)
+    near = _excess_of(best, 0.5, rng)
+    excess, se = paired_excess({"val": simpler}, {"val": best})
+    assert 1.4 < excess / se < 1.6
+    for other, taken in ((simpler, False), (near, True)):
+        errs = [_rmse(best) * 0.95, _rmse(other)]  # beyond the 2 % tolerance: the paired test decides
+        choice = recommend(errs, [(5, 20), (3, 10)], residuals=[{"val": best}, {"val": other}])
+        assert choice.recommended == (1 if taken else 0), choice.reason
+        # both are among the laws the rows cannot tell apart from the best (two standard errors)
+        assert choice.as_good_as_best == [0, 1]
+
+
+def test_a_discovered_law_must_beat_the_default_by_two_standard_errors_not_one():
+    rng = np.random.default_rng(8)
+    found = 0.05 + np.abs(NOISE)
+    for t, replaces in ((1.5, False), (2.5, True)):
+        published = _excess_of(found, t, rng)  # the published law worse by t standard errors
+        errs = [_rmse(published), _rmse(found) * 0.95]
+        choice = recommend(errs, [(3, 10), (5, 20)], residuals=[{"val": published}, {"val": found}],
+                           catalog=[True, False])
+        assert choice.default == 0
+        assert choice.recommended == (1 if replaces else 0), (t, choice.reason)
+
+
 def test_a_flagged_law_gives_way_to_a_clean_one_as_good_as_it():
     rng = np.random.default_rng(7)
-    flagged = NOISE
-    clean = NOISE + rng.normal(0, 0.002, 40)
+    flagged = 0.01 + np.abs(NOISE)
+    clean = _excess_of(flagged, 0.5, rng)  # worse by half a standard error: as good
     errs, res = [_rmse(flagged), _rmse(clean)], [{"val": flagged}, {"val": clean}]
+    assert errs[1] > errs[0]
     sizes = [(3, 10), (5, 20)]
     assert recommend(errs, sizes, residuals=res).recommended == 0
     assert recommend(errs, sizes, residuals=res, clean=[False, True]).recommended == 1
-    much_better = NOISE * 0.3  # no clean law is as good: the flagged one stays, and says so
+    much_better = flagged * 0.3  # no clean law is as good: the flagged one stays, and says so
     choice = recommend([_rmse(much_better), _rmse(clean)], sizes, residuals=[{"val": much_better}, {"val": clean}],
                        clean=[False, True])
     assert choice.recommended == 0 and "flagged" in choice.reason
@@ -141,7 +178,7 @@ def test_more_rows_let_a_longer_law_win_that_few_rows_cannot_tell_apart():
     rng = np.random.default_rng(8)
     for n, wins in ((12, False), (400, True)):
         base = rng.normal(0, 0.01, n)
-        longer = base * 0.9
+        longer = base * 0.95
         simpler = base + rng.normal(0, 0.004, n)
         errs = [_rmse(longer), _rmse(simpler)]
         choice = recommend(errs, [(7, 40), (4, 15)], residuals=[{"val": longer}, {"val": simpler}])
