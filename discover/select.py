@@ -32,11 +32,10 @@ at the conventional two-sided 95 % level, ``z = 2`` (not widened for a
 standard error from few runs: see :data:`SMALL_SAMPLE`). The second is
 Breiman et al.'s one-standard-error rule (``z_parsimony = 1``): prefer the
 simpler law unless the best one is better by more than the noise of one
-standard error. A bar of two standard errors there too, as before, passed
-over the better law whenever a simpler one was merely not *significantly*
-worse: on bands of 5--30 rows that handed the choice to two- and
-three-constant laws that extrapolate worst (a pure power law where the rows
-have a floor). The more rows, the smaller the standard error, and the more
+standard error. A bar of two standard errors there would pass over the
+better law whenever a simpler one is merely not *significantly* worse: on
+bands of 5--30 rows that hands the choice to the two- and three-constant laws
+that extrapolate worst (a pure power law where the rows have a floor). The more rows, the smaller the standard error, and the more
 structure a law may carry before a simpler one is as good -- parsimony in
 proportion to the evidence, with no threshold chosen per table. The laws
 "within noise of the best" that the forecast spread is taken over are those
