@@ -257,6 +257,9 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
     law = scored.law
     if not scored.ok or law.constants is None or options.bootstrap <= 0:
         return scored
+    if until is not None and time.monotonic() >= until:  # not even the warm refit the draws start from
+        return dataclasses.replace(scored, message="; ".join(filter(None, [scored.message,
+                                                                          "bootstrap: no time left for resamples"])))
     grouped = per_group(dataset, split)
     shared = shared_for(law, options.shared) if grouped else ()
     rows = split.fit_rows

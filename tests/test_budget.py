@@ -82,3 +82,22 @@ def test_bootstrap_stops_drawing_at_its_deadline():
     assert all(len(v) == 0 for v in done.samples.values())  # past its deadline: no draw begun
     full = fit_law(law, X, df.loss.to_numpy(), bootstrap=12, bootstrap_until=time.monotonic() + 600)
     assert all(len(v) == 12 for v in full.samples.values())
+
+
+def test_a_law_whose_bootstrap_share_is_spent_is_not_refit(monkeypatch):
+    # the warm refit a law's resamples start from costs a whole fit (many groups: seconds); after
+    # the deadline nothing is drawn from it, so it must not begin either
+    from discover import scoring
+    from discover.options import FitOptions, TableSpec
+    from discover.pipeline import prepare
+    ds, sp = prepare(_table(), TableSpec(target="loss", features=["params", "tokens"], split="compute:0.2"))
+    options = FitOptions(bootstrap=20)
+    law = discover.Law.from_formula("E + A/params**a + B/tokens**b", variables=["params", "tokens"])
+    scored = scoring.score_candidate(law, ds, sp, options, bootstrap=0)
+    assert scored.ok
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a refit began after the bootstrap's deadline")
+    monkeypatch.setattr(scoring, "fit_law", no_fit)
+    late = scoring.add_bootstrap(scored, ds, sp, options, until=time.monotonic() - 1)
+    assert not late.samples and "no time left" in late.message
