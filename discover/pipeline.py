@@ -25,7 +25,7 @@ from .roles import target_direction
 from .schedule import DEFAULT_FEATURES as DEFAULT_SCHEDULE_FEATURES
 from .schedule import FEATURES as SCHEDULE_FEATURES
 from .schedule import DEFAULT_MOMENTUM, CurveSpec, add_schedule_features, check_curves
-from .select import Ranking, rank
+from .select import Z, Z_PARSIMONY, Ranking, rank
 from .splits import Split, band_clusters, make_split
 
 FIT_PROTOCOL = "val metrics from a fit on train rows; train/test metrics from a refit on train+val rows"
@@ -102,6 +102,9 @@ def selection_record(ranking: Ranking, dataset: Dataset, split: Split) -> dict:
             "catalog_default": None if c.default is None else laws[c.default].law.name,
             "as_good_as_best": [laws[i].law.name for i in c.as_good_as_best],
             "standard_errors": "cluster-robust over runs" if dataset.curve else "over rows",
+            # in paired standard errors: what a discovered law must beat the default by, and within
+            # what a simpler law counts as good as the best (as_good_as_best: within the first)
+            "bars": {"replace_default": Z, "parsimony": Z_PARSIMONY},
             "forecast": forecast_spread(laws, c.recommended, c.as_good_as_best, dataset, split, dataset.target_positive)}
 
 

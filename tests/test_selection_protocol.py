@@ -64,6 +64,7 @@ def test_the_catalog_law_is_recommended_unless_a_discovered_one_is_significantly
                        laws=["hoffmann2022", "E + A/params**a + B/tokens**b + C*log(params)"])
     assert res.selection["catalog_default"] == "hoffmann2022"
     assert res.laws[res.recommended].law.name == "hoffmann2022", res.selection
+    assert res.selection["bars"] == {"replace_default": 2.0, "parsimony": 1.0}
     assert "catalog" in res.selection["reason"]
 
 
