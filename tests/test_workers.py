@@ -59,7 +59,7 @@ def test_closing_the_pool_ends_the_work_nobody_will_take():
     pool = Workers(None, workers=2)
     stream = pool.imap(_sleep, [0.0, 600.0, 600.0])
     assert next(stream) == 0.0
-    stream.close()  # both long items are running by now: cancelling does not stop them
+    stream.close()  # a long item is running by now (the other may be too): cancelling does not stop it
     closer = threading.Thread(target=pool.close, daemon=True)
     closer.start()
     closer.join(60)
