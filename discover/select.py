@@ -5,16 +5,16 @@ refit below each of several bands along the direction of extrapolation (the
 validation band nearest the test rows and, where the rows allow, the bands
 under it -- a rolling origin), it predicts each band; its *selection error* is
 the error pooled over those rows (:mod:`discover.scoring`). On a small table
-the top rows are each predicted from all the others instead
+every row is predicted from all the others instead
 (:data:`discover.splits.LOO`). Test rows are never used.
 
 The rule, in two sentences:
 
 1. **The published law is the default.** Among the catalog laws, the choice is
-   the simplest one whose selection error cannot be told apart from the best
-   catalog law's; a discovered (or user-written) law replaces it only when the
-   rows show it is better -- its paired excess error over the default is below
-   zero by more than ``z`` standard errors.
+   the simplest one as good as the best catalog law (within one standard
+   error, as in 2); a discovered (or user-written) law replaces it only when
+   the rows show it is better -- its paired excess error over the default is
+   below zero by more than ``z`` standard errors.
 2. **Parsimony in proportion to the evidence.** Among the laws that qualify,
    the recommended one is the simplest (fewest constants, then the shortest
    formula) within one standard error of the best one (the one-standard-error
@@ -35,9 +35,10 @@ simpler law unless the best one is better by more than the noise of one
 standard error. A bar of two standard errors there would pass over the
 better law whenever a simpler one is merely not *significantly* worse: on
 bands of 5--30 rows that hands the choice to the two- and three-constant laws
-that extrapolate worst (a pure power law where the rows have a floor). The more rows, the smaller the standard error, and the more
-structure a law may carry before a simpler one is as good -- parsimony in
-proportion to the evidence, with no threshold chosen per table. The laws
+that extrapolate worst (a pure power law where the rows have a floor). The
+more rows, the smaller the standard error, and the more structure a law may
+carry before a simpler one is as good -- parsimony in proportion to the
+evidence, with no threshold chosen per table. The laws
 "within noise of the best" that the forecast spread is taken over are those
 within two standard errors: that set says what the rows cannot rule out.
 
