@@ -48,6 +48,12 @@ FOLD_WEIGHTS = (2.0, 1.0)
 BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
 REDUCE_SHARE = 0.15  # of the budget left after single terms (time or forms): simpler neighbours of the best forms
 COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error
+#: Forms each level of the beam extends. Each level extends its parents' most promising terms
+#: first, round-robin, within its share of the time, so under a short budget the width changes
+#: little; it decides what a long budget buys. A narrow beam runs out of forms early on tables of
+#: few features (curve tables, one-feature fine-tuning tables) and hands over the same laws
+#: whatever the budget. Set once, three times the width it replaced, and not tuned.
+BEAM = 30
 
 
 class FormFitter:
@@ -134,7 +140,7 @@ class GrammarEngine:
 
     name = "grammar"
 
-    def __init__(self, beam: int = 10, max_terms: int = 5, kinds=TERM_KINDS, links=LINK_NAMES, ratios: bool = True,
+    def __init__(self, beam: int = BEAM, max_terms: int = 5, kinds=TERM_KINDS, links=LINK_NAMES, ratios: bool = True,
                  n_return: int = 15, max_forms: int | None = None, workers: int = 1, executor=None):
         """``max_forms`` bounds the search by forms fitted as well as by time: a search that
         ends on its form count tries the same forms on any machine under any load, so the
