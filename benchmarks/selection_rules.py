@@ -66,11 +66,11 @@ def load(out: Path, half: str | None):
 RULES = {
     "shipped (z=2 to replace the catalog default, simplest within 1 SE)": dict(z=2.0, catalog=True),
     "simplest within 2 SE (the rule before)": dict(z=2.0, catalog=True, z_parsimony=2.0),
-    "z=2 widened to Student's t, catalog default": dict(z=2.0, catalog=True, small_sample=True),
-    "z=2, catalog default, replicated on every fold": dict(z=2.0, catalog=True, replicate=True),
-    "z=2, no catalog default, replicated on every fold": dict(z=2.0, catalog=False, replicate=True),
+    "both bars widened to Student's t, catalog default": dict(z=2.0, catalog=True, small_sample=True),
+    "shipped, replicated on every fold": dict(z=2.0, catalog=True, replicate=True),
+    "simplest within 1 SE, no catalog default, replicated on every fold": dict(z=2.0, catalog=False, replicate=True),
     "z=1 for both, catalog default": dict(z=1.0, catalog=True),
-    "z=2, no catalog default": dict(z=2.0, catalog=False),
+    "simplest within 1 SE, no catalog default": dict(z=2.0, catalog=False),
     "lowest selection error": dict(z=0.0, catalog=False, tolerance=0.0, z_parsimony=0.0),
 }
 

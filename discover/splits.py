@@ -89,7 +89,7 @@ class Split:
 
     @property
     def selection(self) -> str:
-        """How laws are chosen: forward bands, leave-one-out over the top rows, or none."""
+        """How laws are chosen: forward bands, leave-one-out (every row from all the others), or none."""
         if not self.folds:
             return "none"
         return "leave-one-out" if self.folds[0].name == LOO else "forward bands"

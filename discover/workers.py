@@ -138,15 +138,17 @@ class Workers:
 
 
 def _end_processes(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes. The standard library has ``terminate_workers`` from
-    Python 3.14; before it, the pool's processes are only reachable through its ``_processes``."""
-    terminate = getattr(pool, "terminate_workers", None)
-    if terminate is not None:
-        terminate()
+    """Kill a pool's worker processes. A kill, not a terminate: workers forked inside a run inherit
+    its handler that turns SIGTERM into a request to stop (:func:`discover.checkpoint.stop_on_signals`),
+    and would go on fitting. The standard library has ``kill_workers`` from Python 3.14; before it,
+    the pool's processes are only reachable through its ``_processes``."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
         return
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive():
-            process.terminate()
+            process.kill()
 
 
 def each(fn: Callable[[Any, Any], Any], context, items: Sequence, workers: Workers | None = None,

@@ -96,6 +96,20 @@ def test_a_simpler_law_is_as_good_only_within_one_standard_error_of_the_best():
         assert choice.as_good_as_best == [0, 1]
 
 
+def test_the_default_and_a_clean_law_in_a_flagged_ones_place_follow_the_one_standard_error_bar_too():
+    rng = np.random.default_rng(9)
+    best = 0.05 + np.abs(NOISE)
+    for t, simpler_taken in ((1.5, False), (0.5, True)):
+        simpler = _excess_of(best, t, rng)
+        errs, res = [_rmse(best) * 0.95, _rmse(simpler)], [{"val": best}, {"val": simpler}]
+        # among catalog laws: the default is the simpler one only within one standard error
+        choice = recommend(errs, [(5, 20), (3, 10)], residuals=res, catalog=[True, True])
+        assert choice.default == (1 if simpler_taken else 0), (t, choice.reason)
+        # a flagged best law gives way to a clean one (here the larger) only within one standard error
+        choice = recommend(errs, [(3, 10), (5, 20)], residuals=res, clean=[False, True])
+        assert choice.recommended == (1 if simpler_taken else 0), (t, choice.reason)
+
+
 def test_a_discovered_law_must_beat_the_default_by_two_standard_errors_not_one():
     rng = np.random.default_rng(8)
     found = 0.05 + np.abs(NOISE)

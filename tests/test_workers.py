@@ -16,6 +16,7 @@ from discover.engines.grammar import GrammarEngine
 from discover.options import TableSpec
 from discover.pipeline import prepare
 from discover.search import make_task
+from discover.checkpoint import StopFlag, stop_on_signals
 from discover.workers import Workers
 
 
@@ -55,14 +56,16 @@ def _sleep(context, seconds):
 
 def test_closing_the_pool_ends_the_work_nobody_will_take():
     # a run that passed its deadline stops taking results; a law still being fitted in a worker is
-    # abandoned, and the end of the run must not wait for it (it waited for the slowest such fit)
-    pool = Workers(None, workers=2)
-    stream = pool.imap(_sleep, [0.0, 600.0, 600.0])
-    assert next(stream) == 0.0
-    stream.close()  # a long item is running by now (the other may be too): cancelling does not stop it
-    closer = threading.Thread(target=pool.close, daemon=True)
-    closer.start()
-    closer.join(60)
+    # abandoned, and the end of the run must not wait for it (it waited for the slowest such fit).
+    # As in a run, the workers are forked while SIGTERM is routed to the run's stop flag.
+    with stop_on_signals(StopFlag()):
+        pool = Workers(None, workers=2)
+        stream = pool.imap(_sleep, [0.0, 120.0, 120.0])
+        assert next(stream) == 0.0
+        stream.close()  # a long item is running by now (the other may be too): cancelling does not stop it
+        closer = threading.Thread(target=pool.close, daemon=True)
+        closer.start()
+        closer.join(60)
     assert not closer.is_alive(), "closing the pool waited for the abandoned work"
 
 

@@ -285,7 +285,8 @@ def truth_standing(res, task: Task) -> dict:
     selection error (1 = lowest); ``truth_val_z``: its paired excess squared error over the law
     lowest on the selection bands, in standard errors (:func:`discover.select.paired_excess`).
     Above :data:`discover.select.Z`, the validation rows speak against the true form, and a
-    rule that chooses among the laws within noise of the best cannot choose it. All None
+    rule that chooses among the laws within noise of the best cannot choose it (the shipped
+    rule's parsimony bar, :data:`discover.select.Z_PARSIMONY`, is tighter still). All None
     when the task has no known law.
     """
     out = dict(truth_found=None, truth_found_engine=None, truth_val_rank=None, truth_val_z=None)
