@@ -257,9 +257,10 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
     law = scored.law
     if not scored.ok or law.constants is None or options.bootstrap <= 0:
         return scored
+    out_of_time = dataclasses.replace(scored, message="; ".join(filter(None, [scored.message,
+                                                                             "bootstrap: no time left for resamples"])))
     if until is not None and time.monotonic() >= until:  # not even the warm refit the draws start from
-        return dataclasses.replace(scored, message="; ".join(filter(None, [scored.message,
-                                                                          "bootstrap: no time left for resamples"])))
+        return out_of_time
     grouped = per_group(dataset, split)
     shared = shared_for(law, options.shared) if grouped else ()
     rows = split.fit_rows
@@ -277,8 +278,7 @@ def add_bootstrap(scored: Scored, dataset: Dataset, split: Split, options: FitOp
         scored.message = "; ".join(filter(None, [scored.message, f"bootstrap failed: {err}"]))
         return scored
     if draws_used(final) < 2:  # its share of the time allowed fewer than two resamples: no interval
-        return dataclasses.replace(scored, message="; ".join(filter(None, [scored.message,
-                                                                          "bootstrap: no time left for resamples"])))
+        return out_of_time
     out = dataclasses.replace(scored, intervals=final.intervals, samples=final.samples)
     test = split.rows(TEST)
     if len(test):

@@ -38,9 +38,9 @@ bands of 5--30 rows that hands the choice to the two- and three-constant laws
 that extrapolate worst (a pure power law where the rows have a floor). The
 more rows, the smaller the standard error, and the more structure a law may
 carry before a simpler one is as good -- parsimony in proportion to the
-evidence, with no threshold chosen per table. The laws
-"within noise of the best" that the forecast spread is taken over are those
-within two standard errors: that set says what the rows cannot rule out.
+evidence, with no threshold chosen per table. The laws "within noise of the
+best" that the forecast spread is taken over are those within two standard
+errors: that set says what the rows cannot rule out.
 
 On a curve table the rows of one run are not independent evidence (its
 residuals move together along the curve), so the standard error of a paired
@@ -196,6 +196,11 @@ def worse_on_every_band(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequen
                                 for band in shared)
 
 
+def admissible_first(indices: list[int], admissible: Sequence[bool] | None) -> list[int]:
+    """The laws of ``indices`` that may be recommended (``admissible``), or all of them when none may."""
+    return [i for i in indices if admissible is None or admissible[i]] or indices
+
+
 def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Sequence[Mapping] | None = None,
               catalog: Sequence[bool] | None = None, clean: Sequence[bool] | None = None,
               tolerance: float = 0.02, z: float = Z, clusters: Mapping | None = None,
@@ -231,7 +236,7 @@ def recommend(errors: Sequence[float], sizes: Sequence[tuple], *, residuals: Seq
     judged = [i for i in range(n) if math.isfinite(errors[i])]
     if not judged:
         return Choice(None, reason="no law could be fitted and judged")
-    usable = [i for i in judged if admissible is None or admissible[i]] or judged
+    usable = admissible_first(judged, admissible)
     default = pick([i for i in usable if catalog[i]])
     if default is None:
         why = ("no catalog law applies" if not any(catalog[i] for i in judged)
@@ -306,7 +311,7 @@ def rank(scored: list[Scored], log_space: bool, *, tolerance: float = 0.02, clus
                            admissible=[is_admissible(s) for s in ranked], tolerance=tolerance, clusters=clusters)
     else:
         finite = [i for i, e in enumerate(errs) if math.isfinite(e)]
-        usable = [i for i in finite if is_admissible(ranked[i])] or finite
+        usable = admissible_first(finite, [is_admissible(s) for s in ranked])
         choice = Choice(usable[0] if usable else None, reason="no held-out rows: the lowest BIC on the fitted rows")
     return Ranking(ranked, choice, pareto_front(list(zip(errs, cx))))
 
