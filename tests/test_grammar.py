@@ -442,3 +442,19 @@ def test_batched_jacobian_is_the_residuals_finite_difference(link, kinds, groupe
     assert J.shape == (n, form.n_theta)
     assert np.abs(ref).max() > 0
     np.testing.assert_allclose(J, ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+
+
+def test_a_search_with_time_to_spare_widens_its_beam_until_no_form_is_new(curve):
+    """A narrow beam that has run every level with budget left searches again wider, so with time
+    enough it tries the forms a beam wide enough to hold all of them tries, and then stops. (Nearly
+    all: a form is fitted from its first parent's constants, and a fit that fails from one parent
+    can succeed from another, so the two searches differ by a form or two. One pass two forms wide
+    tries about a third of them.)"""
+    tried = {}
+    for beam in (2, 100_000):
+        _, _, task = _task(curve, budget=600.0, target="loss", features=["params"], split="largest:params:0.2")
+        eng = GrammarEngine(beam=beam, max_terms=3)
+        eng.propose(task)
+        tried[beam] = {key for key, f in eng.evaluated.items() if f is not None}
+        assert task.time_left > 0.5 * task.time_budget  # it stopped because no form was new, not on its deadline
+    assert len(tried[2] & tried[100_000]) >= 0.95 * len(tried[100_000])

@@ -48,12 +48,16 @@ FOLD_WEIGHTS = (2.0, 1.0)
 BEAM_PER_TERMS = 2  # forms with the same terms (different links) the beam keeps
 REDUCE_SHARE = 0.15  # of the budget left after single terms (time or forms): simpler neighbours of the best forms
 COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form within 1.5x the best error
-#: Forms each level of the beam extends. Each level extends its parents' most promising terms
-#: first, round-robin, within its share of the time, so under a short budget the width changes
-#: little; it decides what a long budget buys. A narrow beam runs out of forms early on tables of
-#: few features (curve tables, one-feature fine-tuning tables) and hands over the same laws
-#: whatever the budget. Set once, three times the width it replaced, and not tuned.
+#: Forms each level of the beam extends in the first pass. Each level extends its parents' most
+#: promising terms first, round-robin, within its share of the time, so under a short budget the
+#: width changes little. Set once, three times the width it replaced, and not tuned.
 BEAM = 30
+#: A search that has run every level with time to spare searches again with a beam this many times
+#: wider (forms already fitted cost nothing), until the budget is spent or a pass finds no new form.
+#: A fixed width ran out of forms early on tables of few features (curve tables: a third of a
+#: 120-s budget) and handed over the same laws whatever the budget; the budget is what the user
+#: chose to spend.
+WIDEN = 3
 
 
 class FormFitter:
@@ -304,9 +308,22 @@ class GrammarEngine:
         singles = [Form(link, icpt, (t,)) for link in self.links for t in self.library if not t.twin
                    for icpt in LINKS[link].intercepts]  # alone, a twin is its original
         frontier = [f for f in self.evaluate_many([(f, None) for f in singles]) if f is not None]
-        beam = self._top(frontier, self.beam, per_terms=BEAM_PER_TERMS)
-        size = 1
         reserve = REDUCE_SHARE * self._left()  # kept for the reductions of the best forms
+        width = self.beam
+        while True:
+            tried = self.n_tried
+            self._levels(frontier, width, reserve, rng)
+            if self._left() <= reserve or self.n_tried == tried:
+                break
+            width *= WIDEN  # every level ran with time to spare: search it again, wider
+        self._reduce(task)
+        return self._laws(task)
+
+    def _levels(self, frontier: list[Fitted], width: int, reserve: float, rng) -> None:
+        """One pass of the beam from the single terms up to ``max_terms`` terms, ``width`` forms
+        wide, while more than ``reserve`` of the budget is left."""
+        beam = self._top(frontier, width, per_terms=BEAM_PER_TERMS)
+        size = 1
         while beam and size < self.max_terms and self._left() > reserve:
             size += 1
             # each remaining level gets an equal share of the time left, so a large library
@@ -317,9 +334,7 @@ class GrammarEngine:
             children = [f for f in self.evaluate_many(pairs, until=level_end) if f is not None]
             if not children:
                 break
-            beam = self._top(beam + children, self.beam, per_terms=BEAM_PER_TERMS)
-        self._reduce(task)
-        return self._laws(task)
+            beam = self._top(beam + children, width, per_terms=BEAM_PER_TERMS)
 
     def _left(self) -> float:
         """Share of the budget still unspent, 1 -> 0: time, and forms when ``max_forms`` is set."""
