@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .data import Dataset, load_dataset, read_table
@@ -25,7 +26,7 @@ from .roles import target_direction
 from .schedule import DEFAULT_FEATURES as DEFAULT_SCHEDULE_FEATURES
 from .schedule import FEATURES as SCHEDULE_FEATURES
 from .schedule import DEFAULT_MOMENTUM, CurveSpec, add_schedule_features, check_curves
-from .select import Z, Z_PARSIMONY, Ranking, rank
+from .select import Z, Z_PARSIMONY, Ranking, rank, standard_errors
 from .splits import Split, band_clusters, make_split
 
 FIT_PROTOCOL = "val metrics from a fit on train rows; train/test metrics from a refit on train+val rows"
@@ -37,9 +38,9 @@ def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
     """Load and validate the table, then split it. Columns a split needs (a split
     column, a scale column, a flops column) are carried along with the features."""
     frame, default_name = read_table(data)
-    features, curve = list(table.features), None
+    features, curve, notes = list(table.features), None, []
     if table.curve is not None:
-        frame, features, curve = curve_table(frame, table)
+        frame, features, curve, notes = curve_table(frame, table)
     split = table.split
     wanted = ["flops", "compute", "train_flops"]
     if isinstance(split, str) and split.startswith("column:"):
@@ -52,6 +53,7 @@ def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
     ds = load_dataset(frame, target=table.target, features=features, group=table.group,
                       weight=table.weight, derive=table.derive or None, keep=keep, name=table.name or default_name)
     ds.direction = table.direction or target_direction(table.target)
+    ds.notes.extend(notes)
     if curve is not None:
         ds.curve = curve.to_dict()
         ds.curve["features"] = {c: d for c, d in ds.curve["features"].items() if c in features}
@@ -62,21 +64,26 @@ def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
 def curve_table(frame, table: TableSpec):
     """A curve table's rows with their schedule features (derived on every row, in step order), then
     cut to the steps fitted (``min_step``); its features with the schedule's added (the default
-    ones unless the user named some); and the :class:`~discover.schedule.CurveSpec`."""
+    ones unless the user named some); the :class:`~discover.schedule.CurveSpec`; and what the user
+    must be told. A default feature that never varies on the rows fitted is left out (runs at a
+    constant LR have no anneal): the user did not ask for it, and a constant feature is an error."""
     curve = CurveSpec(run=table.curve, step=table.step, lr=table.lr, momentum=table.momentum)
-    features = list(table.features)
+    features, added = list(table.features), []
     if curve.lr is None:
         check_curves(frame, curve)
     else:
         frame = add_schedule_features(frame, curve)
         if not set(features) & set(SCHEDULE_FEATURES):
-            features += [c for c in DEFAULT_SCHEDULE_FEATURES if c not in features]
+            added = [c for c in DEFAULT_SCHEDULE_FEATURES if c not in features]
     if table.min_step is not None:
         keep = pd.to_numeric(frame[curve.step]).to_numpy(dtype=float) >= table.min_step
         if not keep.any():
             raise DataError(f"min_step {table.min_step:g} is past the last step of every run")
         frame = frame.loc[keep].reset_index(drop=True)
-    return frame, features, curve
+    flat = [c for c in added if np.ptp(frame[c].to_numpy(dtype=float)) == 0]
+    notes = [f"{', '.join(flat)} (derived from the schedule) {'is' if len(flat) == 1 else 'are'} constant on the "
+             f"rows fitted, so left out of the features (runs at a constant learning rate have no anneal)"] if flat else []
+    return frame, features + [c for c in added if c not in flat], curve, notes
 
 
 def run_record(table: TableSpec, options: FitOptions, *, search: SearchOptions | None = None,
@@ -101,7 +108,7 @@ def selection_record(ranking: Ranking, dataset: Dataset, split: Split) -> dict:
     return {"rule": split.selection, "folds": {f.name: f.n_eval for f in split.folds}, "reason": c.reason,
             "catalog_default": None if c.default is None else laws[c.default].law.name,
             "as_good_as_best": [laws[i].law.name for i in c.as_good_as_best],
-            "standard_errors": "cluster-robust over runs" if dataset.curve else "over rows",
+            "standard_errors": standard_errors(band_clusters(dataset, split)),
             # in paired standard errors: what a discovered law must beat the default by, and within
             # what a simpler law counts as good as the best (as_good_as_best: within the first)
             "bars": {"replace_default": Z, "parsimony": Z_PARSIMONY},

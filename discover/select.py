@@ -45,7 +45,11 @@ errors: that set says what the rows cannot rule out.
 On a curve table the rows of one run are not independent evidence (its
 residuals move together along the curve), so the standard error of a paired
 excess is the cluster-robust one, with the runs as the clusters: ten curves of
-a hundred points each are ten pieces of evidence, not a thousand.
+a hundred points each are ten pieces of evidence, not a thousand. When the rows
+that select hold a single run (a ladder of one run per size), no spread over
+runs can be measured; the standard error is then Newey-West's over that run's
+steps, not infinite (which would make every law as good as the best and hand
+the choice to the fewest constants).
 
 A law flagged as degenerate (a constant at its bound, one the rows cannot
 identify, a fit that did not converge) is recommended only when no clean law
@@ -158,7 +162,9 @@ def paired_test(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float
         return math.inf, 0.0, 0
     if labels and all(lab is not None for lab in labels):
         runs = np.concatenate(labels)
-        return float(d.mean()), cluster_se(d, runs), len(np.unique(runs)) - 1
+        if len(np.unique(runs)) >= 2:
+            return float(d.mean()), cluster_se(d, runs), len(np.unique(runs)) - 1
+        return float(d.mean()), newey_west_se(d), len(d) - 1  # one run: its steps, in order
     return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d))), len(d) - 1
 
 
@@ -171,6 +177,40 @@ def cluster_se(d: np.ndarray, labels: np.ndarray) -> float:
         return math.inf
     sums = np.bincount(codes, weights=d - d.mean(), minlength=G)
     return float(math.sqrt(G / (G - 1) * float(np.sum(sums ** 2))) / len(d))
+
+
+def standard_errors(clusters: Mapping[str, Sequence] | None) -> str:
+    """What the paired standard errors are computed over (for results.json), given the run of every
+    selection row of a curve table (``None`` for a table of final results)."""
+    if clusters is None:
+        return "over rows"
+    runs = {str(r) for labels in clusters.values() for r in labels}
+    return ("cluster-robust over runs" if len(runs) >= 2
+            else "Newey-West (HAC) over the steps of the one run that selects")
+
+
+def newey_west_bandwidth(n: int) -> int:
+    """Newey and West's (1994) rule of thumb for the lags a HAC standard error weighs: floor(4 (n/100)^(2/9))."""
+    return int(math.floor(4 * (n / 100) ** (2 / 9)))
+
+
+def newey_west_se(d: np.ndarray) -> float:
+    """The Newey-West (HAC) standard error of the mean of the series ``d``, taken in its order: the
+    autocovariances up to :func:`newey_west_bandwidth` lags, with Bartlett weights 1 - lag/(L+1).
+
+    For the selection rows of a curve table that hold a single run (a ladder of one run per size,
+    its next-to-largest size held out to select): a spread over runs cannot be measured, yet the
+    point estimates still speak, and an infinite standard error would make every law as good as the
+    best and hand the choice to the fewest constants. Along one curve the residuals move together,
+    so the plain standard error over rows would overstate the evidence; a HAC one counts that."""
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    if n < 2:
+        return math.inf
+    x = d - d.mean()
+    lags = min(newey_west_bandwidth(n), n - 1)
+    var = float(x @ x) + 2.0 * sum((1.0 - k / (lags + 1)) * float(x[k:] @ x[:-k]) for k in range(1, lags + 1))
+    return math.sqrt(max(var, 0.0) * n / (n - 1)) / n
 
 
 def as_good(errors, residuals, i: int, j: int, *, tolerance: float = 0.02, z: float = Z, clusters=None,

@@ -143,6 +143,24 @@ def test_curve_table_features_join_and_are_named_in_results():
     assert list(res.features) == ["params", "lr_area"]
 
 
+def test_schedule_features_that_never_vary_are_left_out_and_said_unless_named():
+    """Runs at a constant learning rate have no anneal: lr_anneal and lr_drop are 0 on every row.
+    Added by default, they are left out with a warning, so a constant-LR ladder can be searched;
+    named by the user, they are an error like any feature that never varies."""
+    df = ladder().assign(lr=1e-3)
+    ds, _ = _prepare(df, "largest:params:0.2")
+    assert ds.features == ["params", "lr_area"]
+    (note,) = [n for n in ds.notes if "lr_anneal" in n]
+    assert "lr_drop" in note and "left out" in note
+    res = discover.discover(df, target="loss", features=["params"], split="largest:params:0.2", time_budget=3,
+                            bootstrap=0, **CURVE)
+    assert list(res.features) == ["params", "lr_area"] and res.best_scored.ok
+    assert note in res.warnings
+    with pytest.raises(DataError, match="'lr_anneal' is constant"):
+        discover.discover(df, target="loss", features=["params", "lr_anneal"], split="largest:params:0.2",
+                          time_budget=3, bootstrap=0, **CURVE)
+
+
 # ----------------------------------------------------------------------------- bad curve input
 def _bad(df, **kw):
     args = {**CURVE, **kw}
@@ -411,3 +429,42 @@ def test_a_planned_schedule_warms_up_then_holds_or_decays_linearly():
         lr_schedule(steps, 1e-3, "cosine")
     with pytest.raises(DataError, match="momentum"):
         run_features(steps[1:], lr_schedule(steps[1:], 1e-3), momentum=1.0)
+
+
+def test_newey_west_standard_error_matches_the_bartlett_long_run_variance():
+    from discover.select import newey_west_bandwidth, newey_west_se
+    d = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 2.0, 3.0])
+    assert newey_west_bandwidth(8) == 2 and newey_west_bandwidth(100) == 4 and newey_west_bandwidth(600) == 5
+    x = d - d.mean()
+    lag = np.abs(np.subtract.outer(np.arange(8), np.arange(8)))
+    weights = np.where(lag <= 2, 1 - lag / 3, 0.0)  # Bartlett, two lags
+    assert newey_west_se(d) == pytest.approx(math.sqrt(x @ weights @ x * 8 / 7) / 8, rel=1e-12)
+    # a series that moves together along its order has a larger standard error than its rows say
+    rng = np.random.default_rng(1)
+    ar = np.zeros(400)
+    for i in range(1, 400):
+        ar[i] = 0.9 * ar[i - 1] + rng.standard_normal()
+    assert newey_west_se(ar) > 1.8 * ar.std(ddof=1) / 20  # (a row-level one would be 1x; the long-run one 4.4x)
+
+
+def test_one_run_selecting_is_judged_along_its_steps_not_by_the_fewest_constants():
+    """A ladder of one run per size (four sizes, constant LR): the one run held out to select gives
+    no spread over runs. A cluster-robust standard error is infinite there, every law is as good as
+    the best, and the law of fewest constants was recommended (Kaplan's N-only law, test R2 -0.36).
+    Along the run's steps (Newey-West) the generating law is told apart from it."""
+    from discover.select import paired_test
+    rng = np.random.default_rng(0)
+    parts = []
+    for n in SIZES:
+        steps = np.arange(100, 5001, 100, dtype=float)
+        loss = (1.8 + 400 / n ** 0.33 + 300 / (steps * 1e6) ** 0.3) * np.exp(0.002 * rng.standard_normal(len(steps)))
+        parts.append(pd.DataFrame({"run": f"{n:.0e}", "params": n, "step": steps, "tokens": steps * 1e6,
+                                   "lr": 1e-3, "loss": loss}))
+    df = pd.concat(parts, ignore_index=True)
+    res = discover.fit(df, target="loss", features=["params", "tokens"], laws=["hoffmann2022", "kaplan2020_n"],
+                       split="largest:params:0.2", bootstrap=0, **CURVE)
+    sel = res.to_dict()["selection"]
+    assert sel["standard_errors"].startswith("Newey-West")
+    assert res.best.name == "hoffmann2022" and res.best_scored.metrics["test"]["r2"] > 0.99
+    a, b = ({"val": np.sin(np.linspace(0, 3, 50)) + 1.0}, {"val": np.ones(50)})
+    assert math.isfinite(paired_test(a, b, clusters={"val": np.repeat("r", 50)})[1])
