@@ -10,7 +10,8 @@ ladders it was not developed on, whose truth is known:
   warmup-stable-decay with a linear decay over the last 20 % of the steps);
   the peak LR falls with size (as N^-0.35); 100 evaluations per run, from 1 %
   of its steps; a batch of 2^20 tokens; multiplicative noise of 0.4 %;
-* the 7B curves are held out whole (``largest:params:0.1``), from step 100 on.
+* the 7B curves are held out whole (``largest:params:0.1``); every run's rows from step 100 on
+  are fitted or tested.
 
 Two truths, neither a catalog law:
 
