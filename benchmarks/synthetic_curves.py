@@ -53,7 +53,7 @@ TOKENS_PER_PARAM = (5, 15, 50)
 BATCH = 2 ** 20
 EVALS = 100
 NOISE = 0.004
-SPLIT = "largest:params:0.1"  # the top tenth of the runs by size: the 7B ones
+SPLIT = "largest:params:0.1"  # the runs at the top tenth of sizes; ties keep all six 7B runs together
 MIN_STEP = 100
 SCHEDULE_LAWS = ("tissue2024_N", "luo2025_N", "hoffmann2022_S2")
 

@@ -34,13 +34,21 @@ SEARCH_PROTOCOL = ("engines see train and val rows only; val metrics from a fit 
                    "train/test metrics from a refit on train+val rows")
 
 
-def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
+def prepare(data, table: TableSpec, *, seed: int = 0, search: bool = False) -> tuple[Dataset, Split]:
     """Load and validate the table, then split it. Columns a split needs (a split
-    column, a scale column, a flops column) are carried along with the features."""
+    column, a scale column, a flops column) are carried along with the features.
+    ``search``: the table is for a search, which needs every feature to vary: a schedule feature
+    added by default that never varies on the rows fitted (the anneal of runs at a constant LR) is
+    left out, and the user told. (A fit keeps it, so that the laws it names bind as they read.)"""
     frame, default_name = read_table(data)
     features, curve, notes = list(table.features), None, []
     if table.curve is not None:
-        frame, features, curve, notes = curve_table(frame, table)
+        frame, features, curve, flat = curve_table(frame, table)
+        if search and flat:
+            features = [f for f in features if f not in flat]
+            anneal = " (runs at a constant learning rate have no anneal)" if {"lr_anneal", "lr_drop"} & set(flat) else ""
+            notes.append(f"{', '.join(flat)} (derived from the schedule) {'is' if len(flat) == 1 else 'are'} "
+                         f"constant on the rows fitted, so left out of the features{anneal}")
     split = table.split
     wanted = ["flops", "compute", "train_flops"]
     if isinstance(split, str) and split.startswith("column:"):
@@ -64,9 +72,9 @@ def prepare(data, table: TableSpec, *, seed: int = 0) -> tuple[Dataset, Split]:
 def curve_table(frame, table: TableSpec):
     """A curve table's rows with their schedule features (derived on every row, in step order), then
     cut to the steps fitted (``min_step``); its features with the schedule's added (the default
-    ones unless the user named some); the :class:`~discover.schedule.CurveSpec`; and what the user
-    must be told. A default feature that never varies on the rows fitted is left out (runs at a
-    constant LR have no anneal): the user did not ask for it, and a constant feature is an error."""
+    ones unless the user named some); the :class:`~discover.schedule.CurveSpec`; and those of the
+    default features that never vary on the rows fitted (a search leaves them out: the user did not
+    ask for them, and a search cannot use a constant feature)."""
     curve = CurveSpec(run=table.curve, step=table.step, lr=table.lr, momentum=table.momentum)
     features, added = list(table.features), []
     if curve.lr is None:
@@ -81,9 +89,7 @@ def curve_table(frame, table: TableSpec):
             raise DataError(f"min_step {table.min_step:g} is past the last step of every run")
         frame = frame.loc[keep].reset_index(drop=True)
     flat = [c for c in added if np.ptp(frame[c].to_numpy(dtype=float)) == 0]
-    notes = [f"{', '.join(flat)} (derived from the schedule) {'is' if len(flat) == 1 else 'are'} constant on the "
-             f"rows fitted, so left out of the features (runs at a constant learning rate have no anneal)"] if flat else []
-    return frame, features + [c for c in added if c not in flat], curve, notes
+    return frame, features + added, curve, flat
 
 
 def run_record(table: TableSpec, options: FitOptions, *, search: SearchOptions | None = None,

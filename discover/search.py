@@ -107,7 +107,7 @@ def run_search(data, table: TableSpec, options: FitOptions, search: SearchOption
     """:func:`discover` with its settings as objects."""
     t0 = time.perf_counter()
     settings = _settings(data, table, options, search, laws)
-    dataset, sp = prepare(data, table, seed=options.seed)
+    dataset, sp = prepare(data, table, seed=options.seed, search=True)
     _check_varying(dataset)
     for ename in search.engines:  # bad options are named before anything is written
         if not search.options_for(ename):

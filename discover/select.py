@@ -162,9 +162,11 @@ def paired_test(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float
         return math.inf, 0.0, 0
     if labels and all(lab is not None for lab in labels):
         runs = np.concatenate(labels)
-        if len(np.unique(runs)) >= 2:
-            return float(d.mean()), cluster_se(d, runs), len(np.unique(runs)) - 1
-        return float(d.mean()), newey_west_se(d), len(d) - 1  # one run: its steps, in order
+        n_runs = len(np.unique(runs))
+        if n_runs >= 2:
+            return float(d.mean()), cluster_se(d, runs), n_runs - 1
+        # one run: along its steps, each band's rows in step order (a band never crosses into another)
+        return float(d.mean()), newey_west_se(d, [len(p) for p in parts]), len(d) - 1
     return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d))), len(d) - 1
 
 
@@ -194,22 +196,29 @@ def newey_west_bandwidth(n: int) -> int:
     return int(math.floor(4 * (n / 100) ** (2 / 9)))
 
 
-def newey_west_se(d: np.ndarray) -> float:
+def newey_west_se(d: np.ndarray, segments: Sequence[int] | None = None) -> float:
     """The Newey-West (HAC) standard error of the mean of the series ``d``, taken in its order: the
     autocovariances up to :func:`newey_west_bandwidth` lags, with Bartlett weights 1 - lag/(L+1).
+    ``segments`` (lengths summing to ``len(d)``) are stretches no lag crosses: the bands of one
+    run (``tail:`` puts a run in every band), each predicted by its own fit.
 
     For the selection rows of a curve table that hold a single run (a ladder of one run per size,
     its next-to-largest size held out to select): a spread over runs cannot be measured, yet the
     point estimates still speak, and an infinite standard error would make every law as good as the
-    best and hand the choice to the fewest constants. Along one curve the residuals move together,
-    so the plain standard error over rows would overstate the evidence; a HAC one counts that."""
+    best and hand the choice to the fewest constants. Along one curve the residuals move together;
+    a HAC standard error counts the dependence between neighbouring steps (the few lags of the
+    textbook bandwidth), not a drift along the whole curve, so it is larger than the standard error
+    over rows but still smaller than a spread over runs would be."""
     d = np.asarray(d, dtype=float)
     n = len(d)
     if n < 2:
         return math.inf
     x = d - d.mean()
-    lags = min(newey_west_bandwidth(n), n - 1)
-    var = float(x @ x) + 2.0 * sum((1.0 - k / (lags + 1)) * float(x[k:] @ x[:-k]) for k in range(1, lags + 1))
+    lags = newey_west_bandwidth(n)
+    var = 0.0
+    for seg in np.split(x, np.cumsum(segments)[:-1]) if segments else [x]:
+        var += float(seg @ seg) + 2.0 * sum((1.0 - k / (lags + 1)) * float(seg[k:] @ seg[:-k])
+                                            for k in range(1, min(lags, len(seg) - 1) + 1))
     return math.sqrt(max(var, 0.0) * n / (n - 1)) / n
 
 

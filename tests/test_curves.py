@@ -145,13 +145,19 @@ def test_curve_table_features_join_and_are_named_in_results():
 
 def test_schedule_features_that_never_vary_are_left_out_and_said_unless_named():
     """Runs at a constant learning rate have no anneal: lr_anneal and lr_drop are 0 on every row.
-    Added by default, they are left out with a warning, so a constant-LR ladder can be searched;
-    named by the user, they are an error like any feature that never varies."""
+    Added by default, a search leaves them out with a warning, so a constant-LR ladder can be
+    searched; named by the user, they are an error like any feature that never varies. A fit keeps
+    them, so that a law the user names (Tissue et al.'s, which reads S2) binds as it reads."""
     df = ladder().assign(lr=1e-3)
-    ds, _ = _prepare(df, "largest:params:0.2")
+    ds, _ = prepare(df, TableSpec(target="loss", features=("params",), split="largest:params:0.2", **CURVE),
+                    search=True)
     assert ds.features == ["params", "lr_area"]
     (note,) = [n for n in ds.notes if "lr_anneal" in n]
-    assert "lr_drop" in note and "left out" in note
+    assert "lr_drop" in note and "left out" in note and "constant learning rate" in note
+    assert _prepare(df, "largest:params:0.2")[0].features == ["params", "lr_area", "lr_anneal", "lr_drop"]
+    fitted = discover.fit(df, target="loss", features=["params"], laws=["tissue2024_N"], split="largest:params:0.2",
+                          bootstrap=0, **CURVE)
+    assert fitted.best.name == "tissue2024_N" and "lr_anneal" in fitted.best.variables
     res = discover.discover(df, target="loss", features=["params"], split="largest:params:0.2", time_budget=3,
                             bootstrap=0, **CURVE)
     assert list(res.features) == ["params", "lr_area"] and res.best_scored.ok
@@ -445,6 +451,15 @@ def test_newey_west_standard_error_matches_the_bartlett_long_run_variance():
     for i in range(1, 400):
         ar[i] = 0.9 * ar[i - 1] + rng.standard_normal()
     assert newey_west_se(ar) > 1.8 * ar.std(ddof=1) / 20  # (a row-level one would be 1x; the long-run one 4.4x)
+    # no lag crosses from one stretch (a band of the run) into the next
+    two = np.concatenate([d, d[::-1]])
+    x = two - two.mean()
+    within = np.add.outer(np.repeat([0, 1], 8), np.zeros(16))
+    lag = np.abs(np.subtract.outer(np.arange(16), np.arange(16)))
+    w = np.where((lag <= 2) & (within == within.T), 1 - lag / 3, 0.0)
+    assert newey_west_bandwidth(16) == 2
+    assert newey_west_se(two, [8, 8]) == pytest.approx(math.sqrt(x @ w @ x * 16 / 15) / 16, rel=1e-12)
+    assert newey_west_se(two, [8, 8]) != pytest.approx(newey_west_se(two), rel=1e-3)
 
 
 def test_one_run_selecting_is_judged_along_its_steps_not_by_the_fewest_constants():
@@ -452,7 +467,7 @@ def test_one_run_selecting_is_judged_along_its_steps_not_by_the_fewest_constants
     no spread over runs. A cluster-robust standard error is infinite there, every law is as good as
     the best, and the law of fewest constants was recommended (Kaplan's N-only law, test R2 -0.36).
     Along the run's steps (Newey-West) the generating law is told apart from it."""
-    from discover.select import paired_test
+    from discover.select import newey_west_se, paired_test
     rng = np.random.default_rng(0)
     parts = []
     for n in SIZES:
@@ -466,5 +481,8 @@ def test_one_run_selecting_is_judged_along_its_steps_not_by_the_fewest_constants
     sel = res.to_dict()["selection"]
     assert sel["standard_errors"].startswith("Newey-West")
     assert res.best.name == "hoffmann2022" and res.best_scored.metrics["test"]["r2"] > 0.99
-    a, b = ({"val": np.sin(np.linspace(0, 3, 50)) + 1.0}, {"val": np.ones(50)})
-    assert math.isfinite(paired_test(a, b, clusters={"val": np.repeat("r", 50)})[1])
+    # along one run the excess moves with the step: its standard error is the HAC one, not the rows'
+    a, b = {"val": 1.0 + 0.2 * np.sin(np.linspace(0, 3, 50)) + 0.01 * rng.standard_normal(50)}, {"val": np.ones(50)}
+    d = a["val"] ** 2 - 1.0
+    se = paired_test(a, b, clusters={"val": np.repeat("r", 50)})[1]
+    assert se == pytest.approx(newey_west_se(d), rel=1e-12) and se > 1.5 * d.std(ddof=1) / math.sqrt(50)

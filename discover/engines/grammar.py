@@ -53,7 +53,7 @@ COMPLEXITY_BAND, NEAR_BEST = 5, 1.5  # handed over too: each band's best form wi
 #: width changes little. Set once, three times the width it replaced, and not tuned.
 BEAM = 30
 #: A search that has run every level with time to spare searches again with a beam this many times
-#: wider (forms already fitted cost nothing), until the budget is spent or a pass finds no new form.
+#: wider (forms already fitted are not fitted again), until the budget is spent or a pass finds no new form.
 #: A fixed width ran out of forms early on tables of few features (curve tables: a third of a
 #: 120-s budget) and handed over the same laws whatever the budget; the budget is what the user
 #: chose to spend.
