@@ -47,7 +47,8 @@ def _law(res, name):
     return next((s for s in res.laws if s.law.name == name), None)
 
 
-def _r2(s) -> float:
+def held_out_r2(s) -> float:
+    """A scored law's test R2 (NaN when it failed or is missing)."""
     return float((s.metrics.get("test") or {}).get("r2", float("nan"))) if s is not None and s.ok else float("nan")
 
 
@@ -105,9 +106,10 @@ def main(argv=None) -> int:
             wall = time.perf_counter() - t
             best = res.best_scored
             pick = catalog_pick(res, SCHEDULE_LAWS)
-            sched_best = max((_r2(_law(res, n)) for n in SCHEDULE_LAWS if _law(res, n) is not None), default=np.nan)
-            print(f"{split:<5} {target:<10} {_r2(best):>11.4f} {_r2(_law(res, 'hoffmann2022')):>10.4f} "
-                  f"{_r2(pick):>10.4f} {sched_best:>10.4f} {wall:>7.1f}  {best.law.name} "
+            sched_best = max((held_out_r2(_law(res, n)) for n in SCHEDULE_LAWS if _law(res, n) is not None),
+                             default=np.nan)
+            print(f"{split:<5} {target:<10} {held_out_r2(best):>11.4f} {held_out_r2(_law(res, 'hoffmann2022')):>10.4f} "
+                  f"{held_out_r2(pick):>10.4f} {sched_best:>10.4f} {wall:>7.1f}  {best.law.name} "
                   f"({best.law.n_constants} constants; pick {pick.law.name if pick else '-'})")
             if split == "1B":
                 notes.append(f"{target}: {forecast(res, runs)}")

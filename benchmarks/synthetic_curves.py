@@ -47,6 +47,7 @@ from discover.options import TableSpec
 from discover.pipeline import prepare
 from discover.schedule import run_features
 from discover.splits import TEST
+from schedule_curves import SCHEDULE_LAWS, catalog_pick, held_out_r2  # beside this file
 
 SIZES = (1.5e8, 3e8, 6e8, 1.2e9, 2.4e9, 7e9)
 TOKENS_PER_PARAM = (5, 15, 50)
@@ -55,7 +56,6 @@ EVALS = 100
 NOISE = 0.004
 SPLIT = "largest:params:0.1"  # the runs at the top tenth of sizes; ties keep all six 7B runs together
 MIN_STEP = 100
-SCHEDULE_LAWS = ("tissue2024_N", "luo2025_N", "hoffmann2022_S2")
 
 
 def cosine(steps: np.ndarray, peak: float, warmup: float, final: float = 0.1) -> np.ndarray:
@@ -118,17 +118,12 @@ def truth_r2(table: pd.DataFrame) -> float:
     return 1 - float(np.mean((test.loss - test.truth) ** 2) / np.var(test.loss))
 
 
-def _r2(s) -> float:
-    return float((s.metrics.get("test") or {}).get("r2", float("nan"))) if s is not None and s.ok else float("nan")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=120.0)
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--truths", default="anneal_data,area_size")
     args = ap.parse_args(argv)
-    from schedule_curves import catalog_pick  # beside this file
     warnings.simplefilter("ignore")
     print(f"{'truth':<12} {'seed':>4} {'recommended':>11} {'chinchilla':>10} {'sched pick':>10} {'sched best':>10} "
           f"{'truth':>7} {'wall s':>7}  recommended law")
@@ -142,9 +137,10 @@ def main(argv=None) -> int:
             ceiling = truth_r2(table)
             laws = {s.law.name: s for s in res.laws}
             pick = catalog_pick(res, SCHEDULE_LAWS)
-            best = max((_r2(laws[n]) for n in SCHEDULE_LAWS if n in laws), default=float("nan"))
-            print(f"{name:<12} {seed:>4} {_r2(res.best_scored):>11.4f} {_r2(laws.get('hoffmann2022')):>10.4f} "
-                  f"{_r2(pick):>10.4f} {best:>10.4f} {ceiling:>7.4f} {wall:>7.1f}  {res.best_scored.law.name} "
+            best = max((held_out_r2(laws[n]) for n in SCHEDULE_LAWS if n in laws), default=float("nan"))
+            chinchilla = held_out_r2(laws.get("hoffmann2022"))
+            print(f"{name:<12} {seed:>4} {held_out_r2(res.best_scored):>11.4f} {chinchilla:>10.4f} "
+                  f"{held_out_r2(pick):>10.4f} {best:>10.4f} {ceiling:>7.4f} {wall:>7.1f}  {res.best_scored.law.name} "
                   f"({res.best_scored.law.n_constants} constants; pick {pick.law.name if pick else '-'})", flush=True)
     return 0
 
